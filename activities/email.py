@@ -1,0 +1,239 @@
+"""The `send_email` activity: outbox first, then SMTP, never the same idempotency key twice.
+
+The conversation is split so that the one moment we cannot observe is as short as possible:
+
+1. the outbox row is written (or found) under the idempotency key, with the rendered content;
+2. connect, MAIL FROM, RCPT TO — a failure here means nothing was delivered: deferred or failed;
+3. the row is claimed (`pending|deferred → sending`, one winner) just before DATA;
+4. DATA; the server's 250 is recorded as `sent`.
+
+If the worker dies between the server's 250 and step 4's commit, the retry finds `sending` and
+does not send again: we prefer a missing confirmation to a duplicate email.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from typing import Literal
+
+import aiosmtplib
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.email_rendering import EmailRenderer, TemplateMissingError
+from db.models import EmailOutbox, EmailStatus
+from workflows.outbound_email import SEND_EMAIL, EmailDelivery, SendEmail
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    mail_from: str
+    mail_domain: str
+    username: str = ""
+    password: str = ""
+    tls: Literal["none", "starttls", "tls"] = "none"
+    timeout_seconds: float = 20.0
+
+
+def message_id_for(idempotency_key: str, domain: str) -> str:
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+class EmailActivities:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        smtp: SmtpConfig,
+        renderer: EmailRenderer | None = None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._smtp = smtp
+        self._renderer = renderer or EmailRenderer()
+
+    @activity.defn(name=SEND_EMAIL)
+    async def send_email(self, request: SendEmail) -> EmailDelivery:
+        row = await self._record(request)
+        if row.status == EmailStatus.SENDING:
+            return await self._settle_unconfirmed(row)
+        if row.status not in (EmailStatus.PENDING, EmailStatus.DEFERRED):
+            return _delivery(row)
+
+        message = self._build_message(row, request)
+        smtp = self._client()
+        try:
+            await smtp.connect()
+            if self._smtp.username:
+                await smtp.login(self._smtp.username, self._smtp.password)
+            await smtp.mail(_address(self._smtp.mail_from))
+            await smtp.rcpt(row.to_address)
+        except aiosmtplib.SMTPResponseException as refused:
+            await self._close(smtp)
+            raise await self._refused(row, refused) from refused
+        except (aiosmtplib.SMTPException, OSError) as unreachable:
+            await self._close(smtp)
+            raise await self._defer(row, f"SMTP server unreachable: {unreachable}") from unreachable
+
+        if not await self._claim(row):
+            await self._close(smtp)  # another attempt is delivering it
+            return _delivery(await self._reload(row))
+
+        try:
+            await smtp.data(message.as_bytes())
+        except aiosmtplib.SMTPResponseException as refused:
+            await self._close(smtp)
+            raise await self._refused(row, refused) from refused
+        except (aiosmtplib.SMTPException, OSError) as lost:
+            # The link died before the server's answer: as every MTA does, we retry. A duplicate
+            # is possible only if the server had committed the message in that instant.
+            await self._close(smtp)
+            raise await self._defer(row, f"connection lost during DATA: {lost}") from lost
+        await self._close(smtp)
+        await self._mark_sent(row)
+        return EmailDelivery(str(row.id), row.message_id, EmailStatus.SENT.value)
+
+    # -- outbox ---------------------------------------------------------------------------------
+
+    async def _record(self, request: SendEmail) -> EmailOutbox:
+        async with self._sessionmaker() as session, session.begin():
+            existing = await _by_key(session, request.idempotency_key)
+            if existing is not None:
+                return existing
+            try:
+                rendered = self._renderer.render(request.template, request.context, request.locale)
+            except TemplateMissingError as missing:
+                raise ApplicationError(
+                    f"no email template named {missing}", type="TemplateMissing", non_retryable=True
+                ) from missing
+            await session.execute(
+                insert(EmailOutbox)
+                .values(
+                    idempotency_key=request.idempotency_key,
+                    message_id=message_id_for(request.idempotency_key, self._smtp.mail_domain),
+                    template=request.template,
+                    locale=request.locale,
+                    to_address=request.to,
+                    subject=rendered.subject,
+                    body_text=rendered.text,
+                    body_html=rendered.html,
+                    subject_type=request.subject_type,
+                    subject_id=request.subject_id,
+                    status=EmailStatus.PENDING,
+                    attempts=0,
+                    last_error="",
+                )
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            )
+            return await _by_key(session, request.idempotency_key)
+
+    async def _claim(self, row: EmailOutbox) -> bool:
+        async with self._sessionmaker() as session, session.begin():
+            claimed = await session.execute(
+                update(EmailOutbox)
+                .where(
+                    EmailOutbox.id == row.id,
+                    EmailOutbox.status.in_([EmailStatus.PENDING, EmailStatus.DEFERRED]),
+                )
+                .values(status=EmailStatus.SENDING, attempts=EmailOutbox.attempts + 1)
+            )
+            return claimed.rowcount == 1
+
+    async def _mark_sent(self, row: EmailOutbox, note: str = "") -> None:
+        async with self._sessionmaker() as session, session.begin():
+            await session.execute(
+                update(EmailOutbox)
+                .where(EmailOutbox.id == row.id, EmailOutbox.status == EmailStatus.SENDING)
+                .values(status=EmailStatus.SENT, sent_at=func.now(), last_error=note)
+            )
+
+    async def _settle_unconfirmed(self, row: EmailOutbox) -> EmailDelivery:
+        log.warning("email %s was handed to SMTP by an attempt that never confirmed", row.id)
+        await self._mark_sent(row, "delivery not confirmed: the sending attempt stopped after DATA")
+        return _delivery(await self._reload(row))
+
+    async def _defer(self, row: EmailOutbox, reason: str) -> ApplicationError:
+        await self._set_failure(row, EmailStatus.DEFERRED, reason)
+        return ApplicationError(reason, type="EmailDeferred")
+
+    async def _refused(
+        self, row: EmailOutbox, refused: aiosmtplib.SMTPResponseException
+    ) -> ApplicationError:
+        reason = f"SMTP {refused.code}: {refused.message}"
+        if 400 <= refused.code < 500:
+            return await self._defer(row, reason)
+        await self._set_failure(row, EmailStatus.FAILED, reason)
+        return ApplicationError(reason, type="EmailRejected", non_retryable=True)
+
+    async def _set_failure(self, row: EmailOutbox, status: EmailStatus, reason: str) -> None:
+        async with self._sessionmaker() as session, session.begin():
+            await session.execute(
+                update(EmailOutbox)
+                .where(EmailOutbox.id == row.id, EmailOutbox.status != EmailStatus.SENT)
+                .values(status=status, last_error=reason[:2000])
+            )
+
+    async def _reload(self, row: EmailOutbox) -> EmailOutbox:
+        async with self._sessionmaker() as session:
+            return await session.get_one(EmailOutbox, row.id)
+
+    # -- SMTP -----------------------------------------------------------------------------------
+
+    def _client(self) -> aiosmtplib.SMTP:
+        config = self._smtp
+        return aiosmtplib.SMTP(
+            hostname=config.host,
+            port=config.port,
+            timeout=config.timeout_seconds,
+            use_tls=config.tls == "tls",
+            start_tls=config.tls == "starttls",
+            tls_context=ssl.create_default_context() if config.tls != "none" else None,
+        )
+
+    def _build_message(self, row: EmailOutbox, request: SendEmail) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self._smtp.mail_from
+        message["To"] = row.to_address
+        message["Subject"] = row.subject
+        message["Date"] = formatdate(localtime=False, usegmt=True)
+        message["Message-ID"] = row.message_id
+        if request.automatic:
+            message["Auto-Submitted"] = "auto-generated"
+            message["X-Auto-Response-Suppress"] = "All"
+        for name, value in request.headers.items():
+            del message[name]
+            message[name] = value
+        message.set_content(row.body_text)
+        message.add_alternative(row.body_html, subtype="html")
+        return message
+
+    @staticmethod
+    async def _close(smtp: aiosmtplib.SMTP) -> None:
+        if smtp.is_connected:
+            try:
+                await smtp.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                smtp.close()
+
+
+async def _by_key(session: AsyncSession, key: str) -> EmailOutbox | None:
+    return await session.scalar(select(EmailOutbox).where(EmailOutbox.idempotency_key == key))
+
+
+def _delivery(row: EmailOutbox) -> EmailDelivery:
+    return EmailDelivery(str(row.id), row.message_id, EmailStatus(row.status).value)
+
+
+def _address(header_value: str) -> str:
+    return parseaddr(header_value)[1]

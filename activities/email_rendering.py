@@ -1,0 +1,61 @@
+"""Email bodies from Jinja templates: one file per email with `subject`, `text` and `html` blocks.
+
+Rendering is pure and fast (no I/O beyond the first template load), so it may run inside an
+async activity. HTML autoescapes; the text block does not (it is never shown as HTML).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
+from jinja2_fragments import render_block
+
+import i18n
+
+TEMPLATES_DIR = Path(__file__).parent / "templates" / "email"
+
+
+class TemplateMissingError(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+class EmailRenderer:
+    def __init__(self, templates_dir: Path = TEMPLATES_DIR) -> None:
+        self._env = Environment(
+            loader=FileSystemLoader(templates_dir),
+            autoescape=select_autoescape(default=True),
+            undefined=StrictUndefined,  # a missing variable is a bug, not an empty greeting
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def render(self, template: str, context: dict[str, Any], locale: str) -> RenderedEmail:
+        name = f"{template}.jinja"
+        env = self._env.overlay()
+        env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+        values = {**context, "locale": locale}
+        try:
+            subject = render_block(env, name, "subject", values)
+            text = render_block(env, name, "text", values)
+            html = render_block(env, name, "html", values)
+        except TemplateNotFound as missing:
+            raise TemplateMissingError(template) from missing
+        # A subject is one line: collapse whatever whitespace the template left.
+        return RenderedEmail(subject=" ".join(subject.split()), text=text.strip() + "\n", html=html)

@@ -1,0 +1,8 @@
+"""The JSON API for integrators, under /api/v1. One module per domain joins this router."""
+
+from fastapi import APIRouter
+
+from api.routes import system
+
+router = APIRouter(prefix="/api/v1")
+router.include_router(system.router)

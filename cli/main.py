@@ -1,0 +1,77 @@
+"""`cloudmanager` console script: dev, worker, web, migrate, seed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from api.settings import get_settings
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    from db.migrate import upgrade
+
+    upgrade(get_settings().sqlalchemy_url)
+    print("database schema is up to date")
+    return 0
+
+
+def _seed(_: argparse.Namespace) -> int:
+    from db.seed import seed_demo_data
+
+    applied = asyncio.run(seed_demo_data(get_settings().sqlalchemy_url))
+    print("demo data loaded" if applied else "demo data already present")
+    return 0
+
+
+def _worker(_: argparse.Namespace) -> int:
+    from workflows.worker import main as worker_main
+
+    worker_main()
+    return 0
+
+
+def _web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "web.app:create_app",
+        factory=True,
+        host=settings.web_host,
+        port=settings.web_port,
+        proxy_headers=True,
+        log_level="info",
+        reload=args.reload,
+    )
+    return 0
+
+
+def _dev(_: argparse.Namespace) -> int:
+    from cli.dev import run_everything
+
+    return run_everything(get_settings())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cloudmanager", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "dev", help="everything in one process tree: PostgreSQL, Temporal, worker, web"
+    ).set_defaults(run=_dev)
+    commands.add_parser("worker", help="the Temporal worker").set_defaults(run=_worker)
+    web = commands.add_parser("web", help="the web app (portal, back-office, admin, API)")
+    web.add_argument("--reload", action="store_true", help="restart on code changes")
+    web.set_defaults(run=_web)
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
+    commands.add_parser("seed", help="load the demo data (once)").set_defaults(run=_seed)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

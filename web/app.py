@@ -1,0 +1,83 @@
+"""The FastAPI application: portal (/portal), back-office (/staff), admin console (/admin),
+JSON API (/api/v1, documented at /api/docs) and /healthz."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.health import TemporalConnection
+from api.routes import router as api_router
+from api.settings import Settings, get_settings
+from api.temporal import connect_temporal
+from db.session import create_engine, create_sessionmaker
+from web.csrf import CsrfMiddleware
+from web.errors import install_error_handlers
+from web.locale import LocaleMiddleware
+from web.routes import admin, health, home, portal, staff
+from web.security_headers import SecurityHeadersMiddleware
+from web.templating import templates
+
+STATIC_DIR = Path(__file__).parent / "static"
+VENDOR_DIR = STATIC_DIR / "vendor"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine = create_engine(settings.sqlalchemy_url)
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.temporal = TemporalConnection(lambda: connect_temporal(settings))
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="CloudManager API",
+        version="1",
+        description="JSON API for integrators: tickets, customers, orders, invoices.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    # Optional assets fetched at set-up from the npm registry; pages work without them.
+    templates.env.globals["htmx_available"] = (VENDOR_DIR / "htmx.min.js").exists()
+
+    install_error_handlers(app)
+    # Outermost last: headers on every answer, locale before CSRF so its refusals can be localised.
+    upload_budget = settings.upload_max_bytes * settings.upload_max_files + 1024 * 1024
+    app.add_middleware(CsrfMiddleware, max_body_bytes=upload_budget)
+    app.add_middleware(LocaleMiddleware, default=settings.default_locale)
+    app.add_middleware(SecurityHeadersMiddleware)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (home, health, portal, staff, admin):
+        app.include_router(module.router)
+    app.include_router(api_router)
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        swagger = VENDOR_DIR / "swagger-ui"
+        if not (swagger / "swagger-ui-bundle.js").exists():
+            return HTMLResponse(
+                "<!doctype html><title>CloudManager API</title><h1>CloudManager API</h1>"
+                '<p>The OpenAPI description is at <a href="/api/openapi.json">/api/openapi.json</a>.'
+                " Run <code>make vendor</code> to fetch the interactive documentation.</p>"
+            )
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="CloudManager API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    return app

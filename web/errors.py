@@ -1,0 +1,91 @@
+"""Errors in words: HTML pages in the site's style for people, problem+json (RFC 9457) for the API."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from web.templating import render, translate
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: "Bad request",
+    403: "Access denied",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "Request too large",
+    422: "Invalid input",
+    429: "Too many requests",
+    500: "Something went wrong",
+    503: "Service unavailable",
+}
+EXPLANATIONS = {
+    403: "You do not have permission to see this page.",
+    404: "The page you asked for does not exist or has moved.",
+    500: "An unexpected error happened on our side. It has been logged; please try again.",
+}
+
+
+def problem(status: int, detail: str, **extra: object) -> JSONResponse:
+    body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status}
+    body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+
+def _error_page(request: Request, status: int, detail: str | None = None) -> Response:
+    title = translate(request, TITLES.get(status, "Error"))
+    explanation = detail or translate(request, EXPLANATIONS.get(status, TITLES.get(status, "")))
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": title, "explanation": explanation},
+        status_code=status,
+    )
+
+
+async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+    if _wants_json(request):
+        response = problem(error.status_code, str(error.detail))
+    else:
+        detail = error.detail if isinstance(error.detail, str) and error.status_code < 500 else None
+        if detail and detail == HTTPStatus(error.status_code).phrase:
+            detail = None  # Starlette's generic phrase: our explanation says it better
+        response = _error_page(request, error.status_code, detail)
+    for name, value in (error.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def validation_error(request: Request, error: RequestValidationError) -> Response:
+    if _wants_json(request):
+        errors = [
+            {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type")}
+            for item in error.errors()
+        ]
+        return problem(422, "The request is not valid.", errors=errors)
+    return _error_page(request, 422, translate(request, "The submitted data is not valid."))
+
+
+async def unhandled_error(request: Request, error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    if _wants_json(request):
+        return problem(500, "Internal server error.")
+    return _error_page(request, 500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unhandled_error)

@@ -1,0 +1,83 @@
+"""Admin console (/admin): settings, system health, outbound mail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from email_validator import EmailNotValidError, validate_email
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from api.email import send_test_email
+from api.health import check_health
+from db.queries.outbox import any_unsettled, recent_emails
+from web.deps import SessionDep, SettingsDep
+from web.flash import flash
+from web.templating import locale_of, render, translate
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+@router.get("")
+async def admin_home(request: Request) -> Response:
+    return render(request, "admin/home.html")
+
+
+async def _system_page(request: Request, session, form: dict, errors: dict, status_code: int = 200):
+    report = await check_health(request.app.state.sessionmaker, request.app.state.temporal)
+    emails = await recent_emails(session)
+    return render(
+        request,
+        "admin/system.html",
+        {
+            "report": report,
+            "emails": emails,
+            "emails_unsettled": any_unsettled(emails),
+            "form": form,
+            "errors": errors,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/system")
+async def system(request: Request, session: SessionDep) -> Response:
+    return await _system_page(request, session, {"to": ""}, {})
+
+
+@router.get("/system/health")
+async def system_health(request: Request) -> Response:
+    report = await check_health(request.app.state.sessionmaker, request.app.state.temporal)
+    return render(request, "admin/system.html", {"report": report}, block="health_panel")
+
+
+@router.get("/system/outbox")
+async def system_outbox(request: Request, session: SessionDep) -> Response:
+    emails = await recent_emails(session)
+    context = {"emails": emails, "emails_unsettled": any_unsettled(emails)}
+    return render(request, "admin/system.html", context, block="outbox")
+
+
+@router.post("/system/test-email")
+async def system_test_email(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    to: Annotated[str, Form(max_length=320)] = "",
+) -> Response:
+    form = {"to": to}
+    try:
+        address = validate_email(to.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as invalid:
+        errors = {"to": translate(request, "Enter a valid email address (%(reason)s).",
+                                  reason=str(invalid))}
+        return await _system_page(request, session, form, errors, status_code=422)
+    client = await request.app.state.temporal.client()
+    await send_test_email(
+        client, settings, to=address, requested_by="admin", locale=locale_of(request)
+    )
+    response = RedirectResponse("/admin/system#outbox", status_code=303)
+    flash(request, response, translate(request, "Test message queued for %(to)s.", to=address),
+          "success")
+    return response

@@ -1,0 +1,20 @@
+"""/healthz: 200 when PostgreSQL and Temporal both answer, 503 otherwise, with the details."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.health import check_health
+
+router = APIRouter()
+
+
+@router.get("/healthz", include_in_schema=False)
+async def healthz(request: Request) -> JSONResponse:
+    report = await check_health(request.app.state.sessionmaker, request.app.state.temporal)
+    body = {"status": "ok" if report.ok else "degraded"}
+    body.update({part.name: asdict(part) for part in report.components})
+    return JSONResponse(body, status_code=200 if report.ok else 503)

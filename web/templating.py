@@ -1,0 +1,119 @@
+"""Jinja templates for the three areas, and the one rule for htmx: the same URL serves the full
+page, or, for an htmx request that is not boosted navigation, only the block the caller swaps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_datetime as babel_format_datetime
+from babel.numbers import format_currency, format_decimal
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2_fragments.fastapi import Jinja2Blocks
+from starlette.requests import Request
+from starlette.responses import Response
+
+import i18n
+from web.flash import consume_flashes, pending_flashes
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+templates = Jinja2Blocks(
+    env=Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+)
+
+
+def locale_of(request: Request) -> str:
+    return getattr(request.state, "locale", None) or request.app.state.settings.default_locale
+
+
+def translate(request: Request, message: str, **variables: Any) -> str:
+    return i18n.gettext(locale_of(request), message, **variables)
+
+
+@pass_context
+def _gettext(context, message: str, **variables: Any) -> str:
+    return translate(context["request"], message, **variables)
+
+
+@pass_context
+def _ngettext(context, singular: str, plural: str, n: int, **variables: Any) -> str:
+    text = i18n.translations(locale_of(context["request"])).ngettext(singular, plural, n)
+    return text % {"num": n, **variables}
+
+
+@pass_context
+def _format_money(context, amount: Decimal | int | str, currency: str = "DZD") -> str:
+    locale = i18n.babel_locale(locale_of(context["request"]))
+    return format_currency(Decimal(str(amount)), currency, locale=locale)
+
+
+@pass_context
+def _format_number(context, value: Decimal | int | float) -> str:
+    return format_decimal(value, locale=i18n.babel_locale(locale_of(context["request"])))
+
+
+@pass_context
+def _format_datetime(context, value: datetime | None, format: str = "medium") -> str:
+    if value is None:
+        return ""
+    request = context["request"]
+    return babel_format_datetime(
+        value,
+        format=format,
+        tzinfo=request.app.state.settings.time_zone,
+        locale=i18n.babel_locale(locale_of(request)),
+    )
+
+
+templates.env.globals.update(
+    _=_gettext,
+    gettext=_gettext,
+    ngettext=_ngettext,
+    LANGUAGES=i18n.NAMES,
+)
+templates.env.filters.update(
+    money=_format_money, number=_format_number, datetime=_format_datetime
+)
+
+
+def is_fragment_request(request: Request) -> bool:
+    # Boosted navigation wants the whole page; any other htmx request wants a fragment.
+    return (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-boosted") != "true"
+    )
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The full page, or only `block` when htmx asked for a fragment."""
+    locale = locale_of(request)
+    values = {
+        "locale": locale,
+        "direction": i18n.text_direction(locale),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "flashes": pending_flashes(request),
+        "settings": request.app.state.settings,
+        **(context or {}),
+    }
+    fragment = block if block and is_fragment_request(request) else None
+    response = templates.TemplateResponse(
+        request, template, values, status_code=status_code, block_name=fragment
+    )
+    if fragment is None:
+        consume_flashes(request, response)
+    return response

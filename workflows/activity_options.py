@@ -1,0 +1,31 @@
+"""Default timeouts and retry policies for activities, so each call site states only exceptions.
+
+Activities are idempotent (keys decided in the workflow), so retrying them is always safe.
+"""
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+# Database writes: short, retried quickly, for as long as the database takes to come back.
+DATABASE = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=1),
+    ),
+}
+
+# Email: an SMTP server that says "try later" is retried with a widening gap for up to two days,
+# which is what mail servers themselves do; a permanent refusal is non-retryable.
+EMAIL = {
+    "start_to_close_timeout": timedelta(minutes=2),
+    "schedule_to_close_timeout": timedelta(days=2),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=10),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(hours=1),
+        non_retryable_error_types=["EmailRejected", "TemplateMissing"],
+    ),
+}

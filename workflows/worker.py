@@ -1,0 +1,77 @@
+"""The worker: every workflow and every activity of CloudManager, on one task queue.
+
+Activity classes are built once, with the shared sessionmaker and configuration, so their
+connection pools live as long as the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.email import EmailActivities, SmtpConfig
+from api.settings import Settings, get_settings
+from api.temporal import connect_temporal
+from db.session import create_engine, create_sessionmaker
+from workflows.outbound_email import OutboundEmailWorkflow
+
+WORKFLOWS: Sequence[type] = (OutboundEmailWorkflow,)
+
+
+def smtp_config(settings: Settings) -> SmtpConfig:
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        mail_from=settings.mail_from,
+        mail_domain=settings.mail_domain,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value(),
+        tls=settings.smtp_tls,
+        timeout_seconds=settings.smtp_timeout_seconds,
+    )
+
+
+def build_activities(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> list[Callable[..., Any]]:
+    email = EmailActivities(sessionmaker, smtp_config(settings))
+    return [email.send_email]
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    task_queue: str | None = None,
+    activities: list[Callable[..., Any]] | None = None,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or settings.temporal_task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities if activities is not None else build_activities(settings, sessionmaker),
+    )
+
+
+async def run_worker(settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    engine = create_engine(settings.sqlalchemy_url)
+    client = await connect_temporal(settings)
+    worker = build_worker(client, settings, create_sessionmaker(engine))
+    logging.getLogger(__name__).info("worker polling task queue %s", settings.temporal_task_queue)
+    try:
+        await worker.run()
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run_worker())
