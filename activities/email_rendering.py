@@ -15,7 +15,6 @@ from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
     TemplateNotFound,
-    select_autoescape,
 )
 from jinja2_fragments import render_block
 
@@ -37,25 +36,34 @@ class RenderedEmail:
 
 class EmailRenderer:
     def __init__(self, templates_dir: Path = TEMPLATES_DIR) -> None:
-        self._env = Environment(
-            loader=FileSystemLoader(templates_dir),
-            autoescape=select_autoescape(default=True),
-            undefined=StrictUndefined,  # a missing variable is a bug, not an empty greeting
-            extensions=["jinja2.ext.i18n"],
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        # Same files, two environments: the HTML block escapes, subject and text must not
+        # (a customer called "Ben & Fils" is not "Ben &amp; Fils" in a plain-text email).
+        self._html_env = _environment(templates_dir, autoescape=True)
+        self._text_env = _environment(templates_dir, autoescape=False)
 
     def render(self, template: str, context: dict[str, Any], locale: str) -> RenderedEmail:
         name = f"{template}.jinja"
-        env = self._env.overlay()
-        env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+        translations = i18n.translations(locale)
+        html_env, text_env = self._html_env.overlay(), self._text_env.overlay()
+        for env in (html_env, text_env):
+            env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         values = {**context, "locale": locale}
         try:
-            subject = render_block(env, name, "subject", values)
-            text = render_block(env, name, "text", values)
-            html = render_block(env, name, "html", values)
+            subject = render_block(text_env, name, "subject", values)
+            text = render_block(text_env, name, "text", values)
+            html = render_block(html_env, name, "html", values)
         except TemplateNotFound as missing:
             raise TemplateMissingError(template) from missing
         # A subject is one line: collapse whatever whitespace the template left.
         return RenderedEmail(subject=" ".join(subject.split()), text=text.strip() + "\n", html=html)
+
+
+def _environment(templates_dir: Path, *, autoescape: bool) -> Environment:
+    return Environment(
+        loader=FileSystemLoader(templates_dir),
+        autoescape=autoescape,  # noqa: S701 (text/plain output; the HTML env escapes)
+        undefined=StrictUndefined,  # a missing variable is a bug, not an empty greeting
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )

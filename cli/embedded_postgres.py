@@ -11,7 +11,6 @@ import os
 import shutil
 import stat
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,7 +97,9 @@ class EmbeddedPostgres:
             "-l", str(self.log_file), "-o", options, check=False,
         )  # fmt: skip
         if result.returncode != 0:
-            tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            tail = (
+                self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            )
             raise RuntimeError(f"PostgreSQL did not start:\n{result.stderr}\n{tail}")
         self._create_database()
         return self.url
@@ -123,15 +124,9 @@ class EmbeddedPostgres:
         return int(lines[3])
 
     def _create_database(self) -> None:
-        psql = ["-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d", "postgres"]
-        for _ in range(50):
-            exists = self._run(
-                "psql", *psql, "-tAc",
-                f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'", check=False,
-            )  # fmt: skip
-            if exists.returncode == 0:
-                break
-            time.sleep(0.1)
-        if exists.stdout.strip() != "1":
-            self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
-                      self.database)  # fmt: skip
+        result = self._run(
+            "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, self.database,
+            check=False,
+        )  # fmt: skip
+        if result.returncode != 0 and "already exists" not in result.stderr:
+            raise RuntimeError(f"could not create database {self.database}: {result.stderr}")

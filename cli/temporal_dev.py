@@ -9,9 +9,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workflows import search_attributes
-
 from cli.ports import ensure_free, is_listening
+from workflows import search_attributes
 
 # WAL lets readers and the writer overlap: it lifts workflow starts from ~90/s to ~230/s here.
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")

@@ -35,6 +35,12 @@ def translations(locale: str) -> NullTranslations:
     return Translations(fp=compiled)
 
 
+def N_(message: str) -> str:
+    """Mark a literal for extraction (`pybabel extract -k N_`) without translating it yet: for
+    messages kept in module-level tables and translated with the request's locale when used."""
+    return message
+
+
 def gettext(locale: str, message: str, **variables: object) -> str:
     text = translations(locale).gettext(message)
     return text % variables if variables else text

@@ -69,8 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not (swagger / "swagger-ui-bundle.js").exists():
             return HTMLResponse(
                 "<!doctype html><title>CloudManager API</title><h1>CloudManager API</h1>"
-                '<p>The OpenAPI description is at <a href="/api/openapi.json">/api/openapi.json</a>.'
-                " Run <code>make vendor</code> to fetch the interactive documentation.</p>"
+                "<p>The OpenAPI description is at "
+                '<a href="/api/openapi.json">/api/openapi.json</a>. '
+                "Run <code>make vendor</code> to fetch the interactive documentation.</p>"
             )
         return get_swagger_ui_html(
             openapi_url="/api/openapi.json",

@@ -57,9 +57,7 @@ class CsrfMiddleware:
                 cookie[CSRF_COOKIE].update({"path": "/", "httponly": True, "samesite": "Lax"})
                 if secure:
                     cookie[CSRF_COOKIE]["secure"] = True
-                MutableHeaders(scope=message).append(
-                    "set-cookie", cookie.output(header="").strip()
-                )
+                MutableHeaders(scope=message).append("set-cookie", cookie.output(header="").strip())
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
@@ -83,7 +81,9 @@ class CsrfMiddleware:
             sent = field if isinstance(field, str) else None
             await form.close()
         if not sent or not hmac.compare_digest(sent, cookie_token):
-            return _refuse(scope, "Invalid or missing CSRF token: reload the page and try again."), receive
+            return _refuse(
+                scope, "Invalid or missing CSRF token: reload the page and try again."
+            ), receive
         return None, receive
 
 

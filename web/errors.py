@@ -1,4 +1,4 @@
-"""Errors in words: HTML pages in the site's style for people, problem+json (RFC 9457) for the API."""
+"""Errors in words: HTML pages in the site's style for people, problem+json (RFC 9457) for APIs."""
 
 from __future__ import annotations
 
@@ -11,30 +11,32 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from i18n import N_
 from web.templating import render, translate
 
 log = logging.getLogger(__name__)
 
+GENERIC_TITLE = N_("Error")
 TITLES = {
-    400: "Bad request",
-    403: "Access denied",
-    404: "Page not found",
-    405: "Method not allowed",
-    413: "Request too large",
-    422: "Invalid input",
-    429: "Too many requests",
-    500: "Something went wrong",
-    503: "Service unavailable",
+    400: N_("Bad request"),
+    403: N_("Access denied"),
+    404: N_("Page not found"),
+    405: N_("Method not allowed"),
+    413: N_("Request too large"),
+    422: N_("Invalid input"),
+    429: N_("Too many requests"),
+    500: N_("Something went wrong"),
+    503: N_("Service unavailable"),
 }
 EXPLANATIONS = {
-    403: "You do not have permission to see this page.",
-    404: "The page you asked for does not exist or has moved.",
-    500: "An unexpected error happened on our side. It has been logged; please try again.",
+    403: N_("You do not have permission to see this page."),
+    404: N_("The page you asked for does not exist or has moved."),
+    500: N_("An unexpected error happened on our side. It has been logged; please try again."),
 }
 
 
 def problem(status: int, detail: str, **extra: object) -> JSONResponse:
-    body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status}
+    body = {"type": "about:blank", "title": TITLES.get(status, GENERIC_TITLE), "status": status}
     body["detail"] = detail
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
@@ -45,7 +47,7 @@ def _wants_json(request: Request) -> bool:
 
 
 def _error_page(request: Request, status: int, detail: str | None = None) -> Response:
-    title = translate(request, TITLES.get(status, "Error"))
+    title = translate(request, TITLES.get(status, GENERIC_TITLE))
     explanation = detail or translate(request, EXPLANATIONS.get(status, TITLES.get(status, "")))
     return render(
         request,

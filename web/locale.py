@@ -3,8 +3,8 @@ language switcher, then Accept-Language, then the installation default."""
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import i18n
 

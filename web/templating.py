@@ -79,16 +79,13 @@ templates.env.globals.update(
     ngettext=_ngettext,
     LANGUAGES=i18n.NAMES,
 )
-templates.env.filters.update(
-    money=_format_money, number=_format_number, datetime=_format_datetime
-)
+templates.env.filters.update(money=_format_money, number=_format_number, datetime=_format_datetime)
 
 
 def is_fragment_request(request: Request) -> bool:
     # Boosted navigation wants the whole page; any other htmx request wants a fragment.
     return (
-        request.headers.get("hx-request") == "true"
-        and request.headers.get("hx-boosted") != "true"
+        request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
     )
 
 

@@ -56,7 +56,9 @@ def build_worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities if activities is not None else build_activities(settings, sessionmaker),
+        activities=activities
+        if activities is not None
+        else build_activities(settings, sessionmaker),
     )
 
 

@@ -24,7 +24,16 @@ async def admin_home(request: Request) -> Response:
     return render(request, "admin/home.html")
 
 
-async def _system_page(request: Request, session, form: dict, errors: dict, status_code: int = 200):
+async def _system_page(
+    request: Request,
+    session: SessionDep,
+    *,
+    form: dict | None = None,
+    errors: dict | None = None,
+    status_code: int = 200,
+    block: str | None = None,
+) -> Response:
+    """The system page; its polling panels ask for one block of it (the full page otherwise)."""
     report = await check_health(request.app.state.sessionmaker, request.app.state.temporal)
     emails = await recent_emails(session)
     return render(
@@ -34,29 +43,27 @@ async def _system_page(request: Request, session, form: dict, errors: dict, stat
             "report": report,
             "emails": emails,
             "emails_unsettled": any_unsettled(emails),
-            "form": form,
-            "errors": errors,
+            "form": form or {"to": ""},
+            "errors": errors or {},
         },
         status_code=status_code,
+        block=block,
     )
 
 
 @router.get("/system")
 async def system(request: Request, session: SessionDep) -> Response:
-    return await _system_page(request, session, {"to": ""}, {})
+    return await _system_page(request, session)
 
 
 @router.get("/system/health")
-async def system_health(request: Request) -> Response:
-    report = await check_health(request.app.state.sessionmaker, request.app.state.temporal)
-    return render(request, "admin/system.html", {"report": report}, block="health_panel")
+async def system_health(request: Request, session: SessionDep) -> Response:
+    return await _system_page(request, session, block="health_panel")
 
 
 @router.get("/system/outbox")
 async def system_outbox(request: Request, session: SessionDep) -> Response:
-    emails = await recent_emails(session)
-    context = {"emails": emails, "emails_unsettled": any_unsettled(emails)}
-    return render(request, "admin/system.html", context, block="outbox")
+    return await _system_page(request, session, block="outbox")
 
 
 @router.post("/system/test-email")
@@ -70,14 +77,21 @@ async def system_test_email(
     try:
         address = validate_email(to.strip(), check_deliverability=False).normalized
     except EmailNotValidError as invalid:
-        errors = {"to": translate(request, "Enter a valid email address (%(reason)s).",
-                                  reason=str(invalid))}
-        return await _system_page(request, session, form, errors, status_code=422)
+        errors = {
+            "to": translate(
+                request, "Enter a valid email address (%(reason)s).", reason=str(invalid)
+            )
+        }
+        return await _system_page(request, session, form=form, errors=errors, status_code=422)
     client = await request.app.state.temporal.client()
     await send_test_email(
         client, settings, to=address, requested_by="admin", locale=locale_of(request)
     )
     response = RedirectResponse("/admin/system#outbox", status_code=303)
-    flash(request, response, translate(request, "Test message queued for %(to)s.", to=address),
-          "success")
+    flash(
+        request,
+        response,
+        translate(request, "Test message queued for %(to)s.", to=address),
+        "success",
+    )
     return response
