@@ -30,7 +30,13 @@ from temporalio.exceptions import ApplicationError
 
 from activities.email_rendering import EmailRenderer, TemplateMissingError
 from db.models import EmailOutbox, EmailStatus
-from workflows.outbound_email import SEND_EMAIL, EmailDelivery, SendEmail
+from workflows.outbound_email import (
+    RECORD_EMAIL_FAILURE,
+    SEND_EMAIL,
+    EmailDelivery,
+    EmailFailure,
+    SendEmail,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +87,11 @@ class EmailActivities:
             await smtp.rcpt(row.to_address)
         except aiosmtplib.SMTPResponseException as refused:
             await self._close(smtp)
-            raise await self._refused(row, refused) from refused
+            raise await self._refused(row, refused, claimed=False) from refused
         except (aiosmtplib.SMTPException, OSError) as unreachable:
             await self._close(smtp)
-            raise await self._defer(row, f"SMTP server unreachable: {unreachable}") from unreachable
+            reason = f"SMTP server unreachable: {unreachable}"
+            raise await self._defer(row, reason, claimed=False) from unreachable
 
         if not await self._claim(row):
             await self._close(smtp)  # another attempt is delivering it
@@ -94,15 +101,27 @@ class EmailActivities:
             await smtp.data(message.as_bytes())
         except aiosmtplib.SMTPResponseException as refused:
             await self._close(smtp)
-            raise await self._refused(row, refused) from refused
+            raise await self._refused(row, refused, claimed=True) from refused
         except (aiosmtplib.SMTPException, OSError) as lost:
             # The link died before the server's answer: as every MTA does, we retry. A duplicate
             # is possible only if the server had committed the message in that instant.
             await self._close(smtp)
-            raise await self._defer(row, f"connection lost during DATA: {lost}") from lost
+            reason = f"connection lost during DATA: {lost}"
+            raise await self._defer(row, reason, claimed=True) from lost
         await self._close(smtp)
         await self._mark_sent(row)
         return EmailDelivery(str(row.id), row.message_id, EmailStatus.SENT.value)
+
+    @activity.defn(name=RECORD_EMAIL_FAILURE)
+    async def record_email_failure(self, failure: EmailFailure) -> EmailDelivery:
+        async with self._sessionmaker() as session, session.begin():
+            row = await _by_key(session, failure.idempotency_key)
+            if row is None:
+                return EmailDelivery("", "", EmailStatus.FAILED.value)
+            if row.status in (EmailStatus.PENDING, EmailStatus.DEFERRED):
+                row.status = EmailStatus.FAILED
+                row.last_error = failure.reason[:2000]
+            return _delivery(row)
 
     # -- outbox ---------------------------------------------------------------------------------
 
@@ -163,25 +182,32 @@ class EmailActivities:
         await self._mark_sent(row, "delivery not confirmed: the sending attempt stopped after DATA")
         return _delivery(await self._reload(row))
 
-    async def _defer(self, row: EmailOutbox, reason: str) -> ApplicationError:
-        await self._set_failure(row, EmailStatus.DEFERRED, reason)
+    # An attempt counts once: in the claim when it got as far as DATA, here when it did not.
+    async def _defer(self, row: EmailOutbox, reason: str, *, claimed: bool) -> ApplicationError:
+        await self._set_failure(row, EmailStatus.DEFERRED, reason, claimed=claimed)
         return ApplicationError(reason, type="EmailDeferred")
 
     async def _refused(
-        self, row: EmailOutbox, refused: aiosmtplib.SMTPResponseException
+        self, row: EmailOutbox, refused: aiosmtplib.SMTPResponseException, *, claimed: bool
     ) -> ApplicationError:
         reason = f"SMTP {refused.code}: {refused.message}"
         if 400 <= refused.code < 500:
-            return await self._defer(row, reason)
-        await self._set_failure(row, EmailStatus.FAILED, reason)
+            return await self._defer(row, reason, claimed=claimed)
+        await self._set_failure(row, EmailStatus.FAILED, reason, claimed=claimed)
         return ApplicationError(reason, type="EmailRejected", non_retryable=True)
 
-    async def _set_failure(self, row: EmailOutbox, status: EmailStatus, reason: str) -> None:
+    async def _set_failure(
+        self, row: EmailOutbox, status: EmailStatus, reason: str, *, claimed: bool
+    ) -> None:
         async with self._sessionmaker() as session, session.begin():
             await session.execute(
                 update(EmailOutbox)
                 .where(EmailOutbox.id == row.id, EmailOutbox.status != EmailStatus.SENT)
-                .values(status=status, last_error=reason[:2000])
+                .values(
+                    status=status,
+                    last_error=reason[:2000],
+                    attempts=EmailOutbox.attempts + (0 if claimed else 1),
+                )
             )
 
     async def _reload(self, row: EmailOutbox) -> EmailOutbox:

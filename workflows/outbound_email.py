@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError
 
 from workflows import activity_options
 
 SEND_EMAIL = "send_email"
+RECORD_EMAIL_FAILURE = "record_email_failure"
 
 
 @dataclass
@@ -41,25 +43,53 @@ class EmailDelivery:
     status: str
 
 
+@dataclass
+class EmailFailure:
+    idempotency_key: str
+    reason: str
+
+
 def workflow_id(idempotency_key: str) -> str:
     return f"email-{idempotency_key}"
 
 
 @workflow.defn
 class OutboundEmailWorkflow:
-    """Messages: none. Query `status` returns the last known delivery status."""
+    """Messages: none. Query `status` returns the last known delivery status.
+
+    Ends with the delivery: sent, or failed (refused for good, or never accepted within the
+    two-day retry window of `activity_options.EMAIL`)."""
 
     def __init__(self) -> None:
         self._status = "pending"
 
     @workflow.run
     async def run(self, request: SendEmail) -> EmailDelivery:
-        delivery = await workflow.execute_activity(
-            SEND_EMAIL, request, result_type=EmailDelivery, **activity_options.EMAIL
-        )
+        try:
+            delivery = await workflow.execute_activity(
+                SEND_EMAIL, request, result_type=EmailDelivery, **activity_options.EMAIL
+            )
+        except ActivityError as error:
+            if isinstance(error.cause, ApplicationError) and error.cause.type == "TemplateMissing":
+                raise  # a bug in our code, not a delivery outcome: let operators see the failure
+            # Refused for good, or still deferred when the retry window closed: the outbox row
+            # must say "failed" so the timeline never shows an email as forever on its way.
+            delivery = await workflow.execute_activity(
+                RECORD_EMAIL_FAILURE,
+                EmailFailure(request.idempotency_key, _reason(error)),
+                result_type=EmailDelivery,
+                **activity_options.DATABASE,
+            )
         self._status = delivery.status
         return delivery
 
     @workflow.query
     def status(self) -> str:
         return self._status
+
+
+def _reason(error: ActivityError) -> str:
+    last = str(error.cause or error)
+    if error.retry_state == RetryState.TIMEOUT or isinstance(error.cause, TimeoutError):
+        return f"still deferred when the retry window closed; last error: {last}"
+    return last

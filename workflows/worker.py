@@ -41,7 +41,7 @@ def build_activities(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> list[Callable[..., Any]]:
     email = EmailActivities(sessionmaker, smtp_config(settings))
-    return [email.send_email]
+    return [email.send_email, email.record_email_failure]
 
 
 def build_worker(
