@@ -57,7 +57,9 @@ bench: install
 
 # Refresh the translation template and catalogs after changing user-facing text.
 i18n: install
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k translate:2 -k N_ \
+	$(BIN)/pybabel extract -F babel.cfg --ignore-dirs ".* __pycache__" \
+		-k _ -k gettext -k ngettext:1,2 -k translate:2 -k N_ -c TRANSLATORS: \
+		--project CloudManager --copyright-holder "CloudManager contributors" \
 		-o i18n/locales/messages.pot api web activities i18n workflows
 	$(BIN)/pybabel update -i i18n/locales/messages.pot -d i18n/locales --no-fuzzy-matching
 

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
 from api.settings import Settings
 from workflows.outbound_email import OutboundEmailWorkflow, SendEmail, workflow_id
+
+
+@dataclass
+class Outgoing:
+    """An email a service asks for; the caller sends it once the transaction has committed."""
+
+    template: str
+    to: str
+    locale: str
+    context: dict[str, object]
+    idempotency_key: str
 
 
 async def send_email(client: Client, settings: Settings, request: SendEmail) -> str:
@@ -22,6 +34,23 @@ async def send_email(client: Client, settings: Settings, request: SendEmail) -> 
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
     return handle.id
+
+
+async def send_outgoing(client: Client, settings: Settings, outgoing: list[Outgoing]) -> None:
+    """Start the sends a committed transaction asked for."""
+    for email in outgoing:
+        await send_email(
+            client,
+            settings,
+            SendEmail(
+                idempotency_key=email.idempotency_key,
+                to=email.to,
+                template=email.template,
+                context=email.context,
+                locale=email.locale,
+                subject_type="user",
+            ),
+        )
 
 
 async def send_test_email(

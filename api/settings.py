@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api.identity.policies import SessionPolicy, ThrottlePolicy
 
 # A key anyone can read in this file; accepted only while developing on one's own machine.
 DEVELOPMENT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105
@@ -48,6 +51,16 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     upload_max_files: int = Field(default=10, gt=0)
 
+    # Sign-in: session timeouts, brute-force limits (per account and per IP address), API tokens.
+    session_idle_minutes: int = Field(default=30, gt=0)
+    session_absolute_hours: int = Field(default=12, gt=0)
+    auth_max_failures_per_account: int = Field(default=5, gt=0)
+    auth_max_failures_per_ip: int = Field(default=30, gt=0)
+    auth_failure_window_minutes: int = Field(default=15, gt=0)
+    auth_lockout_minutes: int = Field(default=15, gt=0)
+    access_token_minutes: int = Field(default=15, gt=0)
+    refresh_token_days: int = Field(default=30, gt=0)
+
     default_locale: Literal["fr", "en"] = "fr"
     time_zone: str = "Africa/Algiers"
 
@@ -64,6 +77,29 @@ class Settings(BaseSettings):
         if self.environment == "production" and len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("SECRET_KEY must be at least 32 characters in production")
         return self
+
+    @property
+    def session_policy(self) -> SessionPolicy:
+        return SessionPolicy(
+            idle=timedelta(minutes=self.session_idle_minutes),
+            absolute=timedelta(hours=self.session_absolute_hours),
+        )
+
+    def throttle_policy(self, scope: Literal["account", "ip"]) -> ThrottlePolicy:
+        limit = (
+            self.auth_max_failures_per_account
+            if scope == "account"
+            else self.auth_max_failures_per_ip
+        )
+        return ThrottlePolicy(
+            max_failures=limit,
+            window=timedelta(minutes=self.auth_failure_window_minutes),
+            lockout=timedelta(minutes=self.auth_lockout_minutes),
+        )
+
+    @property
+    def secret(self) -> str:
+        return self.secret_key.get_secret_value()
 
     @property
     def base_url(self) -> str:

@@ -14,11 +14,12 @@ import sys
 import time
 import urllib.request
 
+from api.bootstrap import prepare_database
+from api.demo_data import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TOTP_SECRET, seed_demo_data
 from api.settings import Settings
 from cli.embedded_postgres import EmbeddedPostgres
 from cli.ports import ensure_free
 from cli.temporal_dev import TemporalDevServer
-from db.seed import DEMO_LOGINS, DEMO_PASSWORD, seed_demo_data
 
 READY_TIMEOUT_SECONDS = 60
 
@@ -96,10 +97,8 @@ def run_everything(settings: Settings) -> int:
 
 
 def _migrate_and_seed(settings: Settings) -> None:
-    from db.migrate import upgrade
-
-    upgrade(settings.sqlalchemy_url)
-    if asyncio.run(seed_demo_data(settings.sqlalchemy_url)):
+    prepare_database(settings.sqlalchemy_url)
+    if asyncio.run(seed_demo_data(settings)):
         print("  demo data loaded")
 
 
@@ -131,8 +130,10 @@ def _print_urls(settings: Settings, elapsed: float) -> None:
         f"  Health            {base}/healthz",
         f"  Temporal UI       {settings.temporal_ui_url}",
     ]
-    if DEMO_LOGINS:
-        lines += ["", "  Demo logins (password for all: see below)"]
-        lines += [f"  {role:<17} {email}" for role, email in DEMO_LOGINS]
-        lines += [f"  Password          {DEMO_PASSWORD}"]
+    lines += ["", "  Demo logins — one per role, all with the same password:"]
+    lines += [f"  {role:<17} {email}" for role, email in DEMO_LOGINS]
+    lines += [
+        f"  Password          {DEMO_PASSWORD}",
+        f"  Staff 2FA key     {DEMO_TOTP_SECRET}  (authenticator app, or: oathtool --totp -b KEY)",
+    ]
     print("\n".join(lines) + "\n", flush=True)

@@ -1,9 +1,10 @@
-"""`cloudmanager` console script: dev, worker, web, migrate, seed."""
+"""`cloudmanager` console script: dev, worker, web, migrate, seed, create-admin."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import sys
 
@@ -11,17 +12,17 @@ from api.settings import get_settings
 
 
 def _migrate(_: argparse.Namespace) -> int:
-    from db.migrate import upgrade
+    from api.bootstrap import prepare_database
 
-    upgrade(get_settings().sqlalchemy_url)
+    prepare_database(get_settings().sqlalchemy_url)
     print("database schema is up to date")
     return 0
 
 
 def _seed(_: argparse.Namespace) -> int:
-    from db.seed import seed_demo_data
+    from api.demo_data import seed_demo_data
 
-    applied = asyncio.run(seed_demo_data(get_settings().sqlalchemy_url))
+    applied = asyncio.run(seed_demo_data(get_settings()))
     print("demo data loaded" if applied else "demo data already present")
     return 0
 
@@ -49,6 +50,24 @@ def _web(args: argparse.Namespace) -> int:
     return 0
 
 
+def _create_admin(args: argparse.Namespace) -> int:
+    from api.admin_accounts import AdminCreationError, create_first_admin
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    if password is None:
+        password = getpass.getpass("Password (12+ characters): ")
+        if password != getpass.getpass("Password again: "):
+            print("the two passwords differ", file=sys.stderr)
+            return 2
+    try:
+        asyncio.run(create_first_admin(get_settings(), args.email, args.name, password))
+    except AdminCreationError as refused:
+        print(f"not created: {refused}", file=sys.stderr)
+        return 2
+    print(f"administrator {args.email} created; two-step verification is set up at first sign-in")
+    return 0
+
+
 def _dev(_: argparse.Namespace) -> int:
     from cli.dev import run_everything
 
@@ -67,6 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     web.set_defaults(run=_web)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
     commands.add_parser("seed", help="load the demo data (once)").set_defaults(run=_seed)
+    admin = commands.add_parser("create-admin", help="create an administrator account")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", required=True, help="full name")
+    admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    admin.set_defaults(run=_create_admin)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

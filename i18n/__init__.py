@@ -41,7 +41,7 @@ def N_(message: str) -> str:
     return message
 
 
-def gettext(locale: str, message: str, **variables: object) -> str:
+def localise(locale: str, message: str, **variables: object) -> str:
     text = translations(locale).gettext(message)
     return text % variables if variables else text
 
@@ -68,6 +68,11 @@ def from_accept_language(header: str | None, default: str) -> str:
 def babel_locale(locale: str) -> Locale:
     # Algerian conventions (DZD, "1 234 567,89 DA") for French; English keeps its own.
     return Locale.parse("fr_DZ" if locale == "fr" else "en")
+
+
+def babel_date_locale(locale: str) -> Locale:
+    # CLDR gives fr_DZ a 12-hour clock; French as written in Algeria uses 24 hours, like fr_FR.
+    return Locale.parse("fr_FR" if locale == "fr" else "en_GB")
 
 
 def text_direction(locale: str) -> str:

@@ -23,13 +23,14 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.bootstrap import prepare_database
 from api.settings import Settings
 from api.temporal import DATA_CONVERTER
 from cli.embedded_postgres import EmbeddedPostgres
 from cli.ports import free_port
 from cli.temporal_dev import SQLITE_PRAGMAS, venv_binary
-from db.migrate import upgrade
 from db.session import create_engine, create_sessionmaker
+from tests.support.accounts import make_person, sign_in
 from tests.support.smtp_sink import SmtpSink
 from web.app import create_app
 from workflows import search_attributes
@@ -52,7 +53,7 @@ def scratch_dir() -> Iterator[Path]:
 def _migrate(url: str) -> None:
     # Alembic's env runs its own event loop: keep it off any loop this thread may own.
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(upgrade, url).result()
+        pool.submit(prepare_database, url).result()
 
 
 @pytest.fixture(scope="session")
@@ -177,6 +178,24 @@ async def web_url(settings: Settings, worker: Worker) -> AsyncIterator[str]:
 async def http(web_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=web_url, follow_redirects=False, timeout=20) as client:
         yield client
+
+
+@pytest_asyncio.fixture
+async def signed_in(web_url: str, sessionmaker, settings):
+    """`client = await signed_in("agent")`: a new person with that role, signed in."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def open_client(role: str = "customer_owner", **person_options):
+        person = await make_person(sessionmaker, settings, role=role, **person_options)
+        client = httpx.AsyncClient(base_url=web_url, follow_redirects=False, timeout=20)
+        clients.append(client)
+        await sign_in(client, person)
+        client.person = person
+        return client
+
+    yield open_client
+    for client in clients:
+        await client.aclose()
 
 
 CHROMIUM_FLAGS = [

@@ -6,20 +6,22 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.access import public
 from api.health import TemporalConnection
 from api.routes import router as api_router
 from api.settings import Settings, get_settings
 from api.temporal import connect_temporal
 from db.session import create_engine, create_sessionmaker
+from web.auth import AuthMiddleware
 from web.csrf import CsrfMiddleware
 from web.errors import install_error_handlers
 from web.locale import LocaleMiddleware
-from web.routes import admin, health, home, portal, staff
+from web.routes import admin, auth, health, home, portal, staff
 from web.security_headers import SecurityHeadersMiddleware
 from web.templating import templates
 
@@ -52,18 +54,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templates.env.globals["htmx_available"] = (VENDOR_DIR / "htmx.min.js").exists()
 
     install_error_handlers(app)
-    # Outermost last: headers on every answer, locale before CSRF so its refusals can be localised.
+    # Outermost last: headers on every answer; the signed-in user is known before the locale is
+    # chosen (a user's language comes first) and before any route runs.
     upload_budget = settings.upload_max_bytes * settings.upload_max_files + 1024 * 1024
     app.add_middleware(CsrfMiddleware, max_body_bytes=upload_budget)
     app.add_middleware(LocaleMiddleware, default=settings.default_locale)
+    app.add_middleware(AuthMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (home, health, portal, staff, admin):
+    for module in (home, auth, health, portal, staff, admin):
         app.include_router(module.router)
     app.include_router(api_router)
 
-    @app.get("/api/docs", include_in_schema=False)
+    @app.get("/api/docs", include_in_schema=False, dependencies=[Depends(public)])
     async def api_docs() -> HTMLResponse:
         swagger = VENDOR_DIR / "swagger-ui"
         if not (swagger / "swagger-ui-bundle.js").exists():

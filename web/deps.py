@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from api.audit import Actor
 from api.health import TemporalConnection
 from api.settings import Settings
 
@@ -28,6 +29,16 @@ def get_temporal_connection(request: Request) -> TemporalConnection:
 
 async def get_temporal_client(request: Request) -> Client:
     return await request.app.state.temporal.client()
+
+
+def actor_of(request: Request) -> Actor:
+    """Who is acting, for the audit trail: the signed-in user, or an anonymous visitor."""
+    user = getattr(request.state, "user", None)
+    client_ip = request.client.host if request.client else None
+    agent = request.headers.get("user-agent", "")
+    if user is None:
+        return Actor(None, "anonymous", client_ip, agent)
+    return Actor(user.id, user.email, client_ip, agent)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]

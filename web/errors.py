@@ -7,12 +7,14 @@ from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from api.access import AccessDenied, SignInRequired
 from i18n import N_
-from web.templating import render, translate
+from web.auth import sign_in_url
+from web.templating import is_fragment_request, render, translate
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,27 @@ async def unhandled_error(request: Request, error: Exception) -> Response:
     return _error_page(request, 500)
 
 
+async def sign_in_required(request: Request, _: SignInRequired) -> Response:
+    if _wants_json(request):
+        detail = getattr(request.state, "bearer_refused", None) or "Authentication required."
+        response = problem(401, detail)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="cloudmanager"'
+        return response
+    if is_fragment_request(request):
+        # htmx would swap a sign-in page into a fragment: ask it to navigate instead.
+        return Response(status_code=401, headers={"HX-Redirect": sign_in_url(request)})
+    return RedirectResponse(sign_in_url(request), status_code=303)
+
+
+async def access_denied(request: Request, _: AccessDenied) -> Response:
+    if _wants_json(request):
+        return problem(403, "You do not have permission for this.")
+    return _error_page(request, 403)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(SignInRequired, sign_in_required)
+    app.add_exception_handler(AccessDenied, access_denied)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, unhandled_error)

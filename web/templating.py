@@ -35,7 +35,7 @@ def locale_of(request: Request) -> str:
 
 
 def translate(request: Request, message: str, **variables: Any) -> str:
-    return i18n.gettext(locale_of(request), message, **variables)
+    return i18n.localise(locale_of(request), message, **variables)
 
 
 @pass_context
@@ -69,7 +69,7 @@ def _format_datetime(context, value: datetime | None, format: str = "medium") ->
         value,
         format=format,
         tzinfo=request.app.state.settings.time_zone,
-        locale=i18n.babel_locale(locale_of(request)),
+        locale=i18n.babel_date_locale(locale_of(request)),
     )
 
 

@@ -9,9 +9,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from api.demo_data import seed_demo_data
 from db.base import Base
 from db.models import AuditEvent
-from db.seed import seed_demo_data
 
 
 async def test_migrations_match_the_models(sessionmaker):
@@ -43,7 +43,7 @@ async def test_audit_events_refuse_update_delete_and_truncate(sessionmaker, stat
         assert await session.scalar(text("SELECT count(*) FROM audit_events")) >= 1
 
 
-async def test_demo_data_loads_once(database_url):
-    await seed_demo_data(database_url)  # whatever ran before, it is loaded now
+async def test_demo_data_loads_once(settings):
+    await seed_demo_data(settings)  # whatever ran before, it is loaded now
 
-    assert await seed_demo_data(database_url) is False
+    assert await seed_demo_data(settings) is False

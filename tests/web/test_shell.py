@@ -12,17 +12,22 @@ from web.csrf import CSRF_COOKIE
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-async def _csrf(http: httpx.AsyncClient, path: str = "/admin/system") -> str:
+async def _csrf(http: httpx.AsyncClient, path: str = "/login") -> str:
     page = await http.get(path)
     return CSRF_INPUT.search(page.text).group(1)
 
 
 @pytest.mark.parametrize(
-    ("path", "heading"),
-    [("/portal", "customer portal"), ("/staff", "Back-office"), ("/admin", "Admin console")],
+    ("role", "path", "heading"),
+    [
+        ("customer_owner", "/portal", "customer portal"),
+        ("agent", "/staff", "Back-office"),
+        ("admin", "/admin", "Admin console"),
+    ],
 )
-async def test_each_area_renders_with_its_navigation(http, path, heading):
-    page = await http.get(path, headers={"Accept-Language": "en"})
+async def test_each_area_renders_with_its_navigation(signed_in, role, path, heading):
+    client = await signed_in(role)
+    page = await client.get(path, headers={"Accept-Language": "en"})
 
     assert page.status_code == 200
     assert heading in page.text
@@ -62,24 +67,25 @@ async def test_unknown_page_is_a_styled_404_and_unknown_api_path_a_problem(http)
 
 
 async def test_language_follows_accept_language_then_the_chosen_cookie(http):
-    french = await http.get("/portal", headers={"Accept-Language": "fr-DZ,fr;q=0.9,en;q=0.5"})
-    english = await http.get("/portal", headers={"Accept-Language": "de, en;q=0.8"})
-    assert '<html lang="fr"' in french.text and "Accueil" in french.text
-    assert '<html lang="en"' in english.text
+    french = await http.get("/login", headers={"Accept-Language": "fr-DZ,fr;q=0.9,en;q=0.5"})
+    english = await http.get("/login", headers={"Accept-Language": "de, en;q=0.8"})
+    assert '<html lang="fr"' in french.text and "Langue" in french.text
+    assert '<html lang="en"' in english.text and "Language" in english.text
 
-    token = await _csrf(http, "/portal")
+    token = await _csrf(http)
     switched = await http.post(
         "/language",
-        data={"lang": "fr", "next": "/staff", "csrf_token": token},
+        data={"lang": "fr", "next": "/forgot-password", "csrf_token": token},
         headers={"Accept-Language": "en"},
     )
-    assert switched.status_code == 303 and switched.headers["location"] == "/staff"
-    assert '<html lang="fr"' in (await http.get("/staff", headers={"Accept-Language": "en"})).text
+    assert switched.status_code == 303 and switched.headers["location"] == "/forgot-password"
+    chosen = await http.get("/forgot-password", headers={"Accept-Language": "en"})
+    assert '<html lang="fr"' in chosen.text
     http.cookies.delete("lang")
 
 
 async def test_language_switch_never_redirects_off_site(http):
-    token = await _csrf(http, "/portal")
+    token = await _csrf(http)
     answer = await http.post(
         "/language", data={"lang": "en", "next": "//evil.example/", "csrf_token": token}
     )
@@ -87,7 +93,7 @@ async def test_language_switch_never_redirects_off_site(http):
 
 
 async def test_state_changing_request_without_csrf_token_is_refused(http, web_url):
-    await http.get("/portal")  # receives the CSRF cookie
+    await http.get("/login")  # receives the CSRF cookie
     assert http.cookies.get(CSRF_COOKIE)
 
     no_token = await http.post("/language", data={"lang": "en"})
@@ -108,7 +114,7 @@ async def test_state_changing_request_without_csrf_token_is_refused(http, web_ur
 
 
 async def test_htmx_header_token_is_accepted(http):
-    token = await _csrf(http, "/portal")
+    token = await _csrf(http)
     answer = await http.post(
         "/language",
         data={"lang": "en", "next": "/portal"},
@@ -118,7 +124,7 @@ async def test_htmx_header_token_is_accepted(http):
 
 
 async def test_security_headers_forbid_inline_script_and_framing(http):
-    page = await http.get("/portal")
+    page = await http.get("/login")
 
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
@@ -129,7 +135,8 @@ async def test_security_headers_forbid_inline_script_and_framing(http):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-async def test_htmx_request_gets_the_fragment_and_boosted_navigation_the_page(http):
+async def test_htmx_request_gets_the_fragment_and_boosted_navigation_the_page(signed_in):
+    http = await signed_in("admin")
     fragment = await http.get("/admin/system/health", headers={"HX-Request": "true"})
     boosted = await http.get(
         "/admin/system/health", headers={"HX-Request": "true", "HX-Boosted": "true"}
@@ -140,8 +147,9 @@ async def test_htmx_request_gets_the_fragment_and_boosted_navigation_the_page(ht
     assert "<html" in boosted.text
 
 
-async def test_test_email_form_keeps_input_and_explains_an_invalid_address(http):
-    token = await _csrf(http)
+async def test_test_email_form_keeps_input_and_explains_an_invalid_address(signed_in):
+    http = await signed_in("admin")
+    token = await _csrf(http, "/admin/system")
     answer = await http.post(
         "/admin/system/test-email",
         data={"to": "not-an-address<script>", "csrf_token": token},
@@ -154,9 +162,10 @@ async def test_test_email_form_keeps_input_and_explains_an_invalid_address(http)
     assert "<script>" not in answer.text.split("<body", 1)[1]
 
 
-async def test_test_email_form_sends_through_the_workflow(http, smtp_sink, unique):
+async def test_test_email_form_sends_through_the_workflow(signed_in, smtp_sink, unique):
+    http = await signed_in("admin")
     address = f"admin-{unique}@example.dz"
-    token = await _csrf(http)
+    token = await _csrf(http, "/admin/system")
 
     answer = await http.post(
         "/admin/system/test-email",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from api.access import STAFF, require, signed_in
 from api.email import send_test_email
 from api.health import check_health
 from db.queries.outbox import any_unsettled, recent_emails
@@ -16,10 +17,13 @@ from web.deps import SessionDep, SettingsDep
 from web.flash import flash
 from web.templating import locale_of, render, translate
 
-router = APIRouter(prefix="/admin", include_in_schema=False)
+router = APIRouter(
+    prefix="/admin", include_in_schema=False, dependencies=[Depends(signed_in(STAFF))]
+)
+CAN_VIEW_SETTINGS = [Depends(require("settings.view"))]
 
 
-@router.get("")
+@router.get("", dependencies=CAN_VIEW_SETTINGS)
 async def admin_home(request: Request) -> Response:
     return render(request, "admin/home.html")
 
@@ -51,22 +55,22 @@ async def _system_page(
     )
 
 
-@router.get("/system")
+@router.get("/system", dependencies=CAN_VIEW_SETTINGS)
 async def system(request: Request, session: SessionDep) -> Response:
     return await _system_page(request, session)
 
 
-@router.get("/system/health")
+@router.get("/system/health", dependencies=CAN_VIEW_SETTINGS)
 async def system_health(request: Request, session: SessionDep) -> Response:
     return await _system_page(request, session, block="health_panel")
 
 
-@router.get("/system/outbox")
+@router.get("/system/outbox", dependencies=CAN_VIEW_SETTINGS)
 async def system_outbox(request: Request, session: SessionDep) -> Response:
     return await _system_page(request, session, block="outbox")
 
 
-@router.post("/system/test-email")
+@router.post("/system/test-email", dependencies=[Depends(require("settings.edit"))])
 async def system_test_email(
     request: Request,
     session: SessionDep,
@@ -76,12 +80,8 @@ async def system_test_email(
     form = {"to": to}
     try:
         address = validate_email(to.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as invalid:
-        errors = {
-            "to": translate(
-                request, "Enter a valid email address (%(reason)s).", reason=str(invalid)
-            )
-        }
+    except EmailNotValidError:
+        errors = {"to": translate(request, "Enter a valid email address, like name@example.dz.")}
         return await _system_page(request, session, form=form, errors=errors, status_code=422)
     client = await request.app.state.temporal.client()
     await send_test_email(

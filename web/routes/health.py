@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from api.access import public
 from api.health import check_health
 
 router = APIRouter()
 
 
-@router.get("/healthz", include_in_schema=False)
+@router.get("/healthz", include_in_schema=False, dependencies=[Depends(public)])
 async def healthz(request: Request) -> JSONResponse:
     report = await check_health(request.app.state.sessionmaker, request.app.state.temporal)
     body = {"status": "ok" if report.ok else "degraded"}

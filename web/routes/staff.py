@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from api.access import STAFF, signed_in
 from web.templating import render
 
-router = APIRouter(prefix="/staff", include_in_schema=False)
+router = APIRouter(
+    prefix="/staff", include_in_schema=False, dependencies=[Depends(signed_in(STAFF))]
+)
 
 
 @router.get("")

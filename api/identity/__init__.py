@@ -1,0 +1,1 @@
+"""Identity and access: passwords, sessions, second factors, tokens, throttles, roles, accounts."""

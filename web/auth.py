@@ -1,0 +1,105 @@
+"""Who is calling: the session cookie (or, on /api/, a bearer token) resolved once per request
+into `request.state.principal`; the session cookie itself. Route guards are in `api.access`."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import Request
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.access import Principal
+from api.identity import api_tokens, roles, sessions
+from db.models import Session, User
+
+SESSION_COOKIE = "cm_session"
+# Over https the cookie is `__Host-` prefixed: the browser then insists on Secure, Path=/ and no
+# Domain, so a sibling subdomain cannot plant or read it.
+SECURE_SESSION_COOKIE = "__Host-cm_session"
+
+
+def session_token(connection: HTTPConnection) -> str | None:
+    return connection.cookies.get(SECURE_SESSION_COOKIE) or connection.cookies.get(SESSION_COOKIE)
+
+
+class AuthMiddleware:
+    """Loads the principal (or the half-signed-in user of a two-step login) into request.state."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["principal"] = None
+        state["pending"] = None
+        connection = HTTPConnection(scope)
+        bearer = _bearer(connection)
+        if bearer and scope["path"].startswith("/api/"):
+            await self._load_bearer(scope, state, bearer)
+            await self.app(scope, receive, send)
+            return
+        token = session_token(connection)
+        if token:
+            app_state = scope["app"].state
+            async with app_state.sessionmaker() as db, db.begin():
+                resolved = await sessions.resolve_session(
+                    db, token, app_state.settings.session_policy
+                )
+                if resolved is not None:
+                    record, user = resolved
+                    state["user"] = user
+                    if record.pending_second_factor:
+                        state["pending"] = (record, user)
+                    else:
+                        granted, _ = await roles.permissions_of(db, user.id)
+                        state["principal"] = Principal(user, record, granted)
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _load_bearer(scope: Scope, state: dict, bearer: str) -> None:
+        app_state = scope["app"].state
+        async with app_state.sessionmaker() as db, db.begin():
+            try:
+                identity = await api_tokens.resolve_bearer(db, app_state.settings.secret, bearer)
+            except api_tokens.TokenRefused as refused:
+                state["bearer_refused"] = str(refused)
+                return
+        state["user"] = identity.user
+        state["principal"] = Principal(identity.user, None, identity.permissions)
+
+
+def _bearer(connection: HTTPConnection) -> str | None:
+    scheme, _, value = connection.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def pending_sign_in(request: Request) -> tuple[Session, User]:
+    return request.state.pending
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    secure = request.url.scheme == "https"
+    response.set_cookie(
+        SECURE_SESSION_COOKIE if secure else SESSION_COOKIE,
+        token,
+        httponly=True,
+        secure=secure,
+        samesite="lax",
+        path="/",
+        # No max_age: the server decides expiry; the browser forgets it when it closes.
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(SECURE_SESSION_COOKIE, path="/", secure=True)
+
+
+def sign_in_url(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return f"/login?next={quote(target, safe='')}"
