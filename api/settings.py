@@ -56,8 +56,8 @@ class Settings(BaseSettings):
     session_absolute_hours: int = Field(default=12, gt=0)
     auth_max_failures_per_account: int = Field(default=5, gt=0)
     auth_max_failures_per_ip: int = Field(default=30, gt=0)
-    auth_failure_window_minutes: int = Field(default=15, gt=0)
-    auth_lockout_minutes: int = Field(default=15, gt=0)
+    auth_failure_window_seconds: int = Field(default=15 * 60, gt=0)
+    auth_lockout_seconds: int = Field(default=15 * 60, gt=0)
     access_token_minutes: int = Field(default=15, gt=0)
     refresh_token_days: int = Field(default=30, gt=0)
 
@@ -93,8 +93,8 @@ class Settings(BaseSettings):
         )
         return ThrottlePolicy(
             max_failures=limit,
-            window=timedelta(minutes=self.auth_failure_window_minutes),
-            lockout=timedelta(minutes=self.auth_lockout_minutes),
+            window=timedelta(seconds=self.auth_failure_window_seconds),
+            lockout=timedelta(seconds=self.auth_lockout_seconds),
         )
 
     @property
