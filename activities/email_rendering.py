@@ -36,17 +36,26 @@ class RenderedEmail:
 
 class EmailRenderer:
     def __init__(self, templates_dir: Path = TEMPLATES_DIR) -> None:
-        # Same files, two environments: the HTML block escapes, subject and text must not
-        # (a customer called "Ben & Fils" is not "Ben &amp; Fils" in a plain-text email).
-        self._html_env = _environment(templates_dir, autoescape=True)
-        self._text_env = _environment(templates_dir, autoescape=False)
+        self._templates_dir = templates_dir
+        # One pair of environments per locale, kept: each compiles a template once (compiling
+        # costs ~5 ms, rendering ~0.1 ms). Same files in both: the HTML block escapes, subject
+        # and text must not (a customer called "Ben & Fils" is not "Ben &amp; Fils" in text).
+        self._environments: dict[str, tuple[Environment, Environment]] = {}
+
+    def _for(self, locale: str) -> tuple[Environment, Environment]:
+        if locale not in self._environments:
+            pair = (
+                _environment(self._templates_dir, autoescape=False),
+                _environment(self._templates_dir, autoescape=True),
+            )
+            for env in pair:
+                env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+            self._environments[locale] = pair
+        return self._environments[locale]
 
     def render(self, template: str, context: dict[str, Any], locale: str) -> RenderedEmail:
         name = f"{template}.jinja"
-        translations = i18n.translations(locale)
-        html_env, text_env = self._html_env.overlay(), self._text_env.overlay()
-        for env in (html_env, text_env):
-            env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        text_env, html_env = self._for(locale)
         values = {**context, "locale": locale}
         try:
             subject = render_block(text_env, name, "subject", values)

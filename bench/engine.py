@@ -27,7 +27,6 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.email import message_id_for
-from api.temporal import connect_temporal
 from bench.bare_workflow import BareWorkflow, noop
 from bench.harness import (
     Measurement,
@@ -47,6 +46,9 @@ from workflows.worker import build_worker
 T = TypeVar("T")
 
 WARMUP_WORKFLOWS = 10
+# Warm-up and timed workflows are told apart by these batch names in their ids and email keys.
+WARMUP_BATCH = "warmup"
+TIMED_BATCH = "timed"
 # Distinct queues so that neither worker ever sees the other's tasks.
 BARE_QUEUE = "bench-bare"
 OURS_QUEUE = "bench-ours"
@@ -80,8 +82,8 @@ async def warm_then_time(
     run_one: Callable[[str, int], Awaitable[object]], workflows: int, concurrency: int
 ) -> Measurement:
     """Warm-up first (worker pollers, sandbox imports, pools), in a batch of its own, untimed."""
-    await run_concurrently(lambda index: run_one("warmup", index), WARMUP_WORKFLOWS, concurrency)
-    return await run_concurrently(lambda index: run_one("timed", index), workflows, concurrency)
+    await run_concurrently(lambda i: run_one(WARMUP_BATCH, i), WARMUP_WORKFLOWS, concurrency)
+    return await run_concurrently(lambda i: run_one(TIMED_BATCH, i), workflows, concurrency)
 
 
 # -- (a) bare -------------------------------------------------------------------------------------
@@ -101,9 +103,13 @@ async def measure_bare(client: Client, workflows: int, concurrency: int) -> Meas
 # -- (b) ours -------------------------------------------------------------------------------------
 
 
+def email_key(batch: str, index: int | str) -> str:
+    return f"bench-{batch}-{index}"
+
+
 def email_request(batch: str, index: int) -> SendEmail:
     return SendEmail(
-        idempotency_key=f"bench-{batch}-{index}",
+        idempotency_key=email_key(batch, index),
         to=f"customer{index}@{batch}.bench.invalid",
         template="test_message",
         context={"sender": "bench.engine"},
@@ -142,7 +148,7 @@ async def check_outbox(engine: AsyncEngine, workflows: int) -> Check:
     async with engine.connect() as connection:
         rows = await connection.execute(
             select(EmailOutbox.status, func.count())
-            .where(EmailOutbox.idempotency_key.like("bench-timed-%"))
+            .where(EmailOutbox.idempotency_key.like(email_key(TIMED_BATCH, "%")))
             .group_by(EmailOutbox.status)
         )
         by_status = {str(status): count for status, count in rows}
@@ -152,7 +158,7 @@ async def check_outbox(engine: AsyncEngine, workflows: int) -> Check:
 
 def check_sink(sink: SmtpSink, mail_domain: str, workflows: int) -> Check:
     """Exactly once: each timed Message-ID arrived, none twice (a bare count would hide that)."""
-    expected = {message_id_for(f"bench-timed-{i}", mail_domain) for i in range(workflows)}
+    expected = {message_id_for(email_key(TIMED_BATCH, i), mail_domain) for i in range(workflows)}
     received = [message_id for message_id in sink.message_ids if message_id in expected]
     distinct = len(set(received))
     found = f"{len(received)} messages, {distinct} distinct"
@@ -170,7 +176,7 @@ class Results:
 
 
 async def run_both(stack: Stack, workflows: int, concurrency: int) -> Results:
-    client = await connect_temporal(stack.settings())
+    client = await stack.temporal_client()
     deadline = phase_deadline(workflows)
     # (a) then (b). Order matters little: each phase has a fresh task queue, its own worker and
     # its own warm-up; all (b) inherits is (a)'s finished histories in the server's SQLite file.

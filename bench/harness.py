@@ -25,14 +25,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aiosmtpd.controller import Controller
+from temporalio.client import Client
 
 from api.settings import Settings
+from api.temporal import connect_temporal
 from cli.embedded_postgres import EmbeddedPostgres
 from cli.ports import free_port
 from cli.temporal_dev import TemporalDevServer
 from db.migrate import upgrade
 
 T = TypeVar("T")
+
+TEMPORAL_HEALTHY_WITHIN_SECONDS = 30.0
 
 
 # -- the stack ------------------------------------------------------------------------------------
@@ -72,6 +76,18 @@ class Stack:
             smtp_username="",
             smtp_tls="none",
         )
+
+    async def temporal_client(self) -> Client:
+        """The project's client, retried: the dev server listens before its frontend is healthy
+        ("Frontend is not healthy yet"), and `TemporalDevServer.start` only waits for the port."""
+        deadline = time.monotonic() + TEMPORAL_HEALTHY_WITHIN_SECONDS
+        while True:
+            try:
+                return await connect_temporal(self.settings())
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
 
 
 @contextmanager

