@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from web.auth import SECURE_SESSION_COOKIE, SESSION_COOKIE
+
 CSRF_COOKIE = "csrftoken"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -38,7 +40,7 @@ class CsrfMiddleware:
         token = cookie_token or secrets.token_urlsafe(32)
         scope.setdefault("state", {})["csrf_token"] = token
 
-        if scope["method"] not in SAFE_METHODS and not _bearer_only(headers):
+        if scope["method"] not in SAFE_METHODS and not _self_authenticating(scope, headers):
             refusal, receive = await self._check(scope, receive, headers, cookie_token)
             if refusal is not None:
                 await refusal(scope, receive, send)
@@ -97,10 +99,18 @@ def _refuse(scope: Scope, reason: str) -> Response:
     return PlainTextResponse(reason, status_code=403)
 
 
-def _bearer_only(headers: Headers) -> bool:
-    return headers.get("authorization", "").lower().startswith("bearer ") and not headers.get(
-        "cookie"
-    )
+def _self_authenticating(scope: Scope, headers: Headers) -> bool:
+    """A call that carries its own credentials and no session cookie: a bearer token, or an
+    /api/ JSON body (POST /api/v1/auth/token sends the password in it). A forged request would
+    ride on nothing the browser adds by itself, and a browser cannot send either cross-origin
+    without a CORS preflight we never grant. A stray `csrftoken` cookie kept by an integrator's
+    HTTP client does not count: it authenticates nobody."""
+    if _cookie(headers, SESSION_COOKIE) or _cookie(headers, SECURE_SESSION_COOKIE):
+        return False
+    if headers.get("authorization", "").lower().startswith("bearer "):
+        return True
+    media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+    return scope["path"].startswith("/api/") and media_type == "application/json"
 
 
 def _cookie(headers: Headers, name: str) -> str | None:

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 GENERIC_TITLE = N_("Error")
 TITLES = {
     400: N_("Bad request"),
+    401: N_("Sign-in required"),
     403: N_("Access denied"),
     404: N_("Page not found"),
     405: N_("Method not allowed"),

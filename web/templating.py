@@ -60,6 +60,12 @@ def _format_number(context, value: Decimal | int | float) -> str:
     return format_decimal(value, locale=i18n.babel_locale(locale_of(context["request"])))
 
 
+def _time_zone_of(request: Request) -> str:
+    # The user's own zone when signed in (a profile setting), else the installation's.
+    user = getattr(request.state, "user", None)
+    return getattr(user, "time_zone", None) or request.app.state.settings.time_zone
+
+
 @pass_context
 def _format_datetime(context, value: datetime | None, format: str = "medium") -> str:
     if value is None:
@@ -68,7 +74,7 @@ def _format_datetime(context, value: datetime | None, format: str = "medium") ->
     return babel_format_datetime(
         value,
         format=format,
-        tzinfo=request.app.state.settings.time_zone,
+        tzinfo=_time_zone_of(request),
         locale=i18n.babel_date_locale(locale_of(request)),
     )
 

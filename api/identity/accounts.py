@@ -212,11 +212,12 @@ async def _fail(
     return SignInResult(SignIn.INVALID)
 
 
-async def sign_in(
-    db: AsyncSession, settings: Settings, email: str, password: str, actor: Actor
-) -> SignInResult:
-    attempted = email.strip()
-    keys = _throttle_keys(attempted, actor)
+async def _check_password(
+    db: AsyncSession, settings: Settings, attempted: str, password: str, keys: list[str],
+    actor: Actor,
+) -> User | SignInResult:  # fmt: skip
+    """The first step of every sign-in (web and API): throttle, account, password, status.
+    The active user whose password matched, or the refusal (already counted and audited)."""
     locked = await throttle.locked_until(db, keys)
     if locked:
         audit.record(
@@ -238,6 +239,18 @@ async def sign_in(
         )
     if new_hash:
         user.password_hash = new_hash
+    return user
+
+
+async def sign_in(
+    db: AsyncSession, settings: Settings, email: str, password: str, actor: Actor
+) -> SignInResult:
+    attempted = email.strip()
+    keys = _throttle_keys(attempted, actor)
+    checked = await _check_password(db, settings, attempted, password, keys, actor)
+    if isinstance(checked, SignInResult):
+        return checked
+    user = checked
     if user.email_verified_at is None:
         audit.record(db, actor, "auth.login_unverified", target_type="user", target_id=user.id)
         return SignInResult(
@@ -263,6 +276,50 @@ async def sign_in(
 
 def _as(user: User, actor: Actor) -> Actor:
     return Actor(user.id, user.email, actor.ip, actor.user_agent)
+
+
+async def sign_in_for_api(
+    db: AsyncSession, settings: Settings, email: str, password: str, totp_code: str | None,
+    actor: Actor,
+) -> SignInResult:  # fmt: skip
+    """One step for API clients: the password and, when the account has 2FA, a code (single-use,
+    TOTP or backup) in the same request. Same throttle and audit as the web sign-in; SIGNED_IN
+    means the caller may issue tokens, no session is opened."""
+    attempted = email.strip()
+    keys = _throttle_keys(attempted, actor)
+    checked = await _check_password(db, settings, attempted, password, keys, actor)
+    if isinstance(checked, SignInResult):
+        return checked
+    user = checked
+    if user.email_verified_at is None:
+        audit.record(db, actor, "auth.login_unverified", target_type="user", target_id=user.id)
+        return SignInResult(SignIn.UNVERIFIED, user=user)
+    _, role_requires_2fa = await roles.permissions_of(db, user.id)
+    if user.two_factor_enabled:
+        if not totp_code:
+            # The password was right, but nothing is granted without the second factor.
+            audit.record(
+                db, _as(user, actor), "auth.login_password_ok", target_type="user",
+                target_id=user.id, after={"via": "api"},
+            )  # fmt: skip
+            return SignInResult(SignIn.SECOND_FACTOR, user=user)
+        if not await verify_second_factor(db, settings, user, totp_code):
+            return await _fail(
+                db, settings, keys, actor, "bad_second_factor", user, attempted,
+                action="auth.second_factor_failed",
+            )  # fmt: skip
+    elif role_requires_2fa:
+        audit.record(
+            db, _as(user, actor), "auth.login_refused", target_type="user", target_id=user.id,
+            after={"reason": "second_factor_setup_required", "via": "api"},
+        )  # fmt: skip
+        return SignInResult(SignIn.SETUP_SECOND_FACTOR, user=user)
+    await throttle.clear(db, keys[:1])
+    audit.record(
+        db, _as(user, actor), "auth.api_login", target_type="user", target_id=user.id,
+        after={"via": "api"},
+    )  # fmt: skip
+    return SignInResult(SignIn.SIGNED_IN, user=user)
 
 
 async def complete_second_factor(

@@ -31,18 +31,22 @@ async def locked_until(session: AsyncSession, keys: list[str]) -> datetime | Non
 
 
 _RECORD_FAILURE = text(
+    # The intervals are cast: `now() - $1` alone would make PostgreSQL guess a timestamp.
     """
     INSERT INTO auth_throttles (key, failures, window_started_at, locked_until)
-    VALUES (:key, 1, now(), CASE WHEN :max_failures <= 1 THEN now() + :lockout END)
+    VALUES (:key, 1, now(),
+            CASE WHEN :max_failures <= 1 THEN now() + CAST(:lockout AS interval) END)
     ON CONFLICT (key) DO UPDATE SET
-        failures = CASE WHEN auth_throttles.window_started_at < now() - :window
-                        THEN 1 ELSE auth_throttles.failures + 1 END,
-        window_started_at = CASE WHEN auth_throttles.window_started_at < now() - :window
-                                 THEN now() ELSE auth_throttles.window_started_at END,
+        failures = CASE
+            WHEN auth_throttles.window_started_at < now() - CAST(:window AS interval)
+            THEN 1 ELSE auth_throttles.failures + 1 END,
+        window_started_at = CASE
+            WHEN auth_throttles.window_started_at < now() - CAST(:window AS interval)
+            THEN now() ELSE auth_throttles.window_started_at END,
         locked_until = CASE
-            WHEN auth_throttles.window_started_at >= now() - :window
+            WHEN auth_throttles.window_started_at >= now() - CAST(:window AS interval)
                  AND auth_throttles.failures + 1 >= :max_failures
-            THEN now() + :lockout
+            THEN now() + CAST(:lockout AS interval)
             ELSE auth_throttles.locked_until END
     RETURNING CASE WHEN auth_throttles.locked_until > now() THEN auth_throttles.locked_until END
     """

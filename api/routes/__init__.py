@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter
 
-from api.routes import system
+from api.routes import auth, system
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(system.router)
+router.include_router(auth.router)
