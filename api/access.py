@@ -1,7 +1,7 @@
 """Who may call a route: every route declares it (`Depends(public)`,
 `Depends(require("tickets.view", area=STAFF))`, …), and the declaration is what enforces it.
 
-`tests/web/test_route_access.py` walks the route table and fails for any route that declares
+`tests/web/test_security_routes.py` walks the route table and fails for any route that declares
 no access, so a new page cannot be forgotten open. The principal itself is loaded once per
 request by `web.auth.AuthMiddleware` (session cookie) or from a bearer token (API).
 """

@@ -36,14 +36,26 @@ def record(
 ) -> AuditEvent:
     event = AuditEvent(
         actor_id=actor.user_id,
-        actor_label=actor.label[:320],
+        actor_label=_storable(actor.label[:320]),
         action=action,
         target_type=target_type,
-        target_id=str(target_id)[:100],
-        before=before,
-        after=after,
+        target_id=_storable(str(target_id)[:100]),
+        before=_storable(before),
+        after=_storable(after),
         ip_address=actor.ip,
-        user_agent=actor.user_agent[:500],
+        user_agent=_storable(actor.user_agent[:500]),
     )
     db.add(event)
     return event
+
+
+def _storable(value: Any) -> Any:
+    """What an attacker typed is evidence, kept as typed but for NUL, which PostgreSQL text and
+    JSONB cannot hold."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000")
+    if isinstance(value, dict):
+        return {key: _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # Where the parts live. Empty DATABASE_URL / TEMPORAL_ADDRESS mean "start the embedded ones".
     data_dir: Path = Path(".data")
     database_url: str = ""
+    # Migrations run as the schema's owner; the application connects as a role that owns
+    # nothing, so it cannot disable the audit trail's trigger. Empty: the same as DATABASE_URL.
+    migration_database_url: str = ""
     temporal_address: str = ""
     temporal_namespace: str = "default"
     temporal_task_queue: str = "cloudmanager"
@@ -119,14 +122,26 @@ class Settings(BaseSettings):
 
     @property
     def sqlalchemy_url(self) -> str:
-        url = self.database_url or (
-            f"postgresql+asyncpg://cloudmanager@127.0.0.1:{self.postgres_port}/cloudmanager"
+        return _async_driver(
+            self.database_url
+            or f"postgresql+asyncpg://cloudmanager_app@127.0.0.1:{self.postgres_port}/cloudmanager"
         )
-        # Accept the usual postgres:// spellings and pick the async driver ourselves.
-        for prefix in ("postgresql://", "postgres://"):
-            if url.startswith(prefix):
-                return "postgresql+asyncpg://" + url[len(prefix) :]
-        return url
+
+    @property
+    def sqlalchemy_migration_url(self) -> str:
+        if self.migration_database_url:
+            return _async_driver(self.migration_database_url)
+        if self.database_url:
+            return self.sqlalchemy_url
+        return f"postgresql+asyncpg://cloudmanager@127.0.0.1:{self.postgres_port}/cloudmanager"
+
+
+def _async_driver(url: str) -> str:
+    # Accept the usual postgres:// spellings and pick the async driver ourselves.
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
 
 
 @lru_cache

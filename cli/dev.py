@@ -44,7 +44,8 @@ def run_everything(settings: Settings) -> int:
         env = dict(os.environ)
         if not settings.database_url:
             postgres = EmbeddedPostgres(data_dir / "postgres", settings.postgres_port)
-            env["DATABASE_URL"] = postgres.start()
+            env["MIGRATION_DATABASE_URL"] = postgres.start()
+            env["DATABASE_URL"] = postgres.app_url
             print(f"  PostgreSQL   127.0.0.1:{settings.postgres_port}  (data in {postgres.pgdata})")
         if not settings.temporal_address:
             temporal = TemporalDevServer(
@@ -57,7 +58,12 @@ def run_everything(settings: Settings) -> int:
             print(f"  Temporal     {temporal.address}  (history in {temporal.db_file})")
 
         effective = settings.model_copy(
-            update={"database_url": env.get("DATABASE_URL", settings.database_url)}
+            update={
+                "database_url": env.get("DATABASE_URL", settings.database_url),
+                "migration_database_url": env.get(
+                    "MIGRATION_DATABASE_URL", settings.migration_database_url
+                ),
+            }
         )
         _migrate_and_seed(effective)
 
@@ -97,7 +103,7 @@ def run_everything(settings: Settings) -> int:
 
 
 def _migrate_and_seed(settings: Settings) -> None:
-    prepare_database(settings.sqlalchemy_url)
+    prepare_database(settings.sqlalchemy_migration_url)
     if asyncio.run(seed_demo_data(settings)):
         print("  demo data loaded")
 

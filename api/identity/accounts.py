@@ -8,6 +8,7 @@ a link never arrives for a record that was rolled back).
 from __future__ import annotations
 
 import enum
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,15 +54,29 @@ def normalise_email(raw: str) -> str:
         raise InputError({"email": (N_("Enter a valid email address."), {})}) from invalid
 
 
+MAX_COMBINING_RUN = 3
+
+
+def _disguised(value: str) -> bool:
+    """Characters that make a name look like something else in a list: controls, invisible
+    format characters (bidi overrides, zero-width joiners), piles of combining marks."""
+    run = 0
+    for character in value:
+        category = unicodedata.category(character)
+        if category in ("Cc", "Cf", "Co", "Cs"):
+            return True
+        run = run + 1 if category.startswith("M") else 0
+        if run > MAX_COMBINING_RUN:
+            return True
+    return not any(unicodedata.category(character).startswith("L") for character in value)
+
+
 def _clean_name(raw: str, field_name: str, errors: dict) -> str:
-    # NFC, no control characters, no bidi overrides that would disguise a name in lists.
-    value = " ".join(raw.split())
-    if any(
-        ord(ch) < 32 or 0x202A <= ord(ch) <= 0x202E or 0x2066 <= ord(ch) <= 0x2069 for ch in value
-    ):
-        errors[field_name] = (N_("This field contains characters that are not allowed."), {})
-    elif not value:
+    value = unicodedata.normalize("NFC", " ".join(raw.split()))
+    if not value:
         errors[field_name] = (N_("This field is required."), {})
+    elif _disguised(value):
+        errors[field_name] = (N_("This field contains characters that are not allowed."), {})
     elif len(value) > MAX_NAME_LENGTH:
         errors[field_name] = (N_("Use at most %(count)s characters."), {"count": MAX_NAME_LENGTH})
     return value
@@ -72,7 +87,10 @@ def _password_errors(problem: PasswordProblem | None) -> dict:
 
 
 async def user_by_email(db: AsyncSession, email: str) -> User | None:
-    return await db.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    address = email.strip().lower()
+    if "\x00" in address or len(address) > 320:
+        return None  # PostgreSQL text cannot hold NUL; no address of ours is that long
+    return await db.scalar(select(User).where(func.lower(User.email) == address))
 
 
 # -- registration and verification -------------------------------------------------------------
@@ -95,6 +113,8 @@ async def register_customer(
     the address already has an account (its owner gets a notice instead of a second account)."""
     errors: dict = {}
     try:
+        if len(form.email) > 320:
+            raise InputError({"email": (N_("Use at most %(count)s characters."), {"count": 320})})
         email = normalise_email(form.email)
     except InputError as invalid:
         errors.update(invalid.errors)
@@ -160,9 +180,15 @@ async def verification_email(db: AsyncSession, settings: Settings, user: User) -
     )  # fmt: skip
 
 
-async def verify_email(db: AsyncSession, token: str, actor: Actor) -> User | None:
+async def verify_email(
+    db: AsyncSession, settings: Settings, token: str, actor: Actor
+) -> User | None:
+    ip = throttle.ip_key(actor.ip)
+    if await throttle.locked_until(db, [ip]):
+        return None
     user_id = await one_time_tokens.consume(db, token, OneTimeTokenPurpose.VERIFY_EMAIL)
     if user_id is None:
+        await throttle.record_failure(db, ip, settings.throttle_policy("ip"))
         return None
     user = await db.get_one(User, user_id)
     if user.email_verified_at is None:
@@ -399,8 +425,15 @@ async def _customer_name(db: AsyncSession, user: User) -> str:
 async def request_password_reset(
     db: AsyncSession, settings: Settings, email: str, actor: Actor
 ) -> list[Outgoing]:
-    """Sends a link when the account exists; the caller answers the same either way."""
-    await throttle.record_failure(db, throttle.ip_key(actor.ip), settings.throttle_policy("ip"))
+    """Sends a link when the account exists; the caller answers the same either way. Requests
+    are counted under their own keys (per address and per IP), so a burst of them limits reset
+    mail without locking anybody out of signing in."""
+    keys = [f"reset-{throttle.account_key(email)}", f"reset-{throttle.ip_key(actor.ip)}"]
+    if await throttle.locked_until(db, [*keys, throttle.ip_key(actor.ip)]):
+        audit.record(db, actor, "auth.password_reset_refused", after={"reason": "locked"})
+        return []
+    await throttle.record_failure(db, keys[0], settings.throttle_policy("account"))
+    await throttle.record_failure(db, keys[1], settings.throttle_policy("ip"))
     user = await user_by_email(db, email)
     audit.record(
         db, actor, "auth.password_reset_requested", target_type="user",

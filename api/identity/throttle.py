@@ -14,7 +14,8 @@ from db.models import AuthThrottle
 
 
 def account_key(identifier: str) -> str:
-    return f"account:{identifier.strip().casefold()}"
+    # NUL cannot be stored in PostgreSQL text; keys are bounded like the column.
+    return f"account:{identifier.strip().casefold().replace(chr(0), '')}"[:180]
 
 
 def ip_key(ip: str | None) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from api.demo_data import seed_demo_data
 from db.base import Base
 from db.models import AuditEvent
+from db.session import create_engine
 
 
 async def test_migrations_match_the_models(sessionmaker):
@@ -24,23 +25,41 @@ async def test_migrations_match_the_models(sessionmaker):
         assert await connection.run_sync(differences) == []
 
 
-@pytest.mark.parametrize(
-    "statement",
-    [
-        "UPDATE audit_events SET action = 'tampered'",
-        "DELETE FROM audit_events",
-        "TRUNCATE audit_events",
-    ],
-)
-async def test_audit_events_refuse_update_delete_and_truncate(sessionmaker, statement):
+AUDIT_TAMPERING = [
+    "UPDATE audit_events SET action = 'tampered'",
+    "DELETE FROM audit_events",
+    "TRUNCATE audit_events",
+]
+
+
+async def _add_audit_event(sessionmaker) -> None:
     async with sessionmaker() as session, session.begin():
         session.add(AuditEvent(action="user.login", actor_label="amina@example.dz"))
 
+
+@pytest.mark.parametrize("statement", AUDIT_TAMPERING)
+async def test_the_application_role_may_not_change_audit_events(sessionmaker, statement):
+    await _add_audit_event(sessionmaker)
+
     async with sessionmaker() as session:
-        with pytest.raises(DBAPIError, match="append-only"):
+        with pytest.raises(DBAPIError, match="permission denied"):
             await session.execute(text(statement))
-        await session.rollback()
-        assert await session.scalar(text("SELECT count(*) FROM audit_events")) >= 1
+
+
+@pytest.mark.parametrize("statement", AUDIT_TAMPERING)
+async def test_even_the_owner_is_refused_by_the_append_only_trigger(
+    sessionmaker, settings, statement
+):
+    await _add_audit_event(sessionmaker)
+    owner = create_engine(settings.sqlalchemy_migration_url, pool_size=1)
+    try:
+        async with owner.connect() as connection:
+            with pytest.raises(DBAPIError, match="append-only"):
+                await connection.execute(text(statement))
+            await connection.rollback()
+            assert await connection.scalar(text("SELECT count(*) FROM audit_events")) >= 1
+    finally:
+        await owner.dispose()
 
 
 async def test_demo_data_loads_once(settings):

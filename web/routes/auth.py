@@ -11,9 +11,9 @@ from starlette.responses import Response
 from api import audit
 from api.access import public, second_factor_pending
 from api.email import send_outgoing
-from api.identity import accounts, sessions, totp
+from api.identity import accounts, one_time_tokens, sessions, totp
 from api.identity.accounts import InputError, Registration, SignIn
-from db.models import CustomerKind, UserKind
+from db.models import CustomerKind, OneTimeTokenPurpose, UserKind
 from web.auth import clear_session_cookie, pending_sign_in, set_session_cookie
 from web.deps import SessionDep, SettingsDep, TemporalDep, actor_of
 from web.routes.home import local_path
@@ -57,6 +57,10 @@ async def login(
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     async with db.begin():
+        # Signing in again replaces whatever session this browser held (complete or pending).
+        held = _held_session(request)
+        if held is not None:
+            await sessions.revoke_session(db, held.id, user_id=None)
         result = await accounts.sign_in(db, settings, email, password, actor_of(request))
     await send_outgoing(temporal, settings, result.outgoing)
     form = {"email": email, "next": next}
@@ -157,10 +161,16 @@ async def setup_second_factor(
     return response
 
 
+def _held_session(request: Request):
+    principal, pending = request.state.principal, request.state.pending
+    if principal is not None:
+        return principal.session
+    return pending[0] if pending else None
+
+
 @router.post("/logout", dependencies=[Depends(public)])
 async def logout(request: Request, db: SessionDep) -> Response:
-    principal, pending = request.state.principal, request.state.pending
-    record = principal.session if principal else (pending[0] if pending else None)
+    record = _held_session(request)
     if record is not None:
         async with db.begin():
             await sessions.revoke_session(db, record.id, user_id=None)
@@ -187,11 +197,13 @@ async def register(
     db: SessionDep,
     settings: SettingsDep,
     temporal: TemporalDep,
-    kind: Annotated[str, Form(max_length=20)] = "company",
-    company_name: Annotated[str, Form(max_length=400)] = "",
-    full_name: Annotated[str, Form(max_length=400)] = "",
-    email: Text = "",
-    password: Password = "",
+    # No max_length here: an oversized field gets its own error next to it (from the service),
+    # not a generic 422 page; the CSRF middleware caps the whole body.
+    kind: Annotated[str, Form()] = "company",
+    company_name: Annotated[str, Form()] = "",
+    full_name: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
 ) -> Response:
     form = {"kind": kind, "company_name": company_name, "full_name": full_name, "email": email}
     customer_kind = CustomerKind.INDIVIDUAL if kind == "individual" else CustomerKind.COMPANY
@@ -211,9 +223,11 @@ async def register(
 
 
 @router.get("/verify-email", dependencies=[Depends(public)])
-async def verify_email(request: Request, db: SessionDep, token: str = "") -> Response:
+async def verify_email(
+    request: Request, db: SessionDep, settings: SettingsDep, token: str = ""
+) -> Response:
     async with db.begin():
-        user = await accounts.verify_email(db, token[:200], actor_of(request))
+        user = await accounts.verify_email(db, settings, token[:200], actor_of(request))
     return render(
         request, "auth/email_verified.html", {"verified": user is not None},
         status_code=200 if user else 400,
@@ -240,7 +254,11 @@ async def forgot_password(
 
 
 @router.get("/reset-password", dependencies=[Depends(public)])
-async def reset_password_form(request: Request, token: str = "") -> Response:
+async def reset_password_form(request: Request, db: SessionDep, token: str = "") -> Response:
+    owner = await one_time_tokens.owner(db, token[:200], OneTimeTokenPurpose.RESET_PASSWORD)
+    if owner is None:
+        context = {"token": "", "invalid": True, "errors": {}}
+        return render(request, "auth/reset_password.html", context, status_code=400)
     return render(request, "auth/reset_password.html", {"token": token[:200], "errors": {}})
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
@@ -17,5 +15,8 @@ router = APIRouter()
 async def healthz(request: Request) -> JSONResponse:
     report = await check_health(request.app.state.sessionmaker, request.app.state.temporal)
     body = {"status": "ok" if report.ok else "degraded"}
-    body.update({part.name: asdict(part) for part in report.components})
+    # Public: reachability and latency only, no versions or addresses.
+    body.update(
+        {part.name: {"ok": part.ok, "latency_ms": part.latency_ms} for part in report.components}
+    )
     return JSONResponse(body, status_code=200 if report.ok else 503)
