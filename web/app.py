@@ -21,7 +21,20 @@ from web.auth import AuthMiddleware
 from web.csrf import CsrfMiddleware
 from web.errors import install_error_handlers
 from web.locale import LocaleMiddleware
-from web.routes import admin, auth, health, home, portal, staff
+from web.routes import (
+    account,
+    admin,
+    admin_audit,
+    admin_roles,
+    admin_users,
+    auth,
+    company,
+    health,
+    home,
+    invitations,
+    portal,
+    staff,
+)
 from web.security_headers import SecurityHeadersMiddleware
 from web.templating import templates
 
@@ -63,7 +76,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (home, auth, health, portal, staff, admin):
+    for module in (
+        home,
+        auth,
+        health,
+        portal,
+        staff,
+        admin,
+        account,
+        admin_users,
+        admin_roles,
+        admin_audit,
+        invitations,
+        company,
+    ):
         app.include_router(module.router)
     app.include_router(api_router)
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from api.identity import passwords, roles, totp
 from db.models import Customer, CustomerKind, CustomerStatus, User
 
-STRONG_PASSWORD = "Tilleul-Horizon-Basalte-42"  # noqa: S105
+STRONG_PASSWORD = "Tilleul-Horizon-Basalte-42"
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 _HASH = passwords.hash_password_sync(STRONG_PASSWORD)  # hashing is slow: once per test run
 

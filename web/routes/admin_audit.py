@@ -1,0 +1,239 @@
+"""Admin console, audit log (/admin/audit): filters (actor, action, target, dates in the reader's
+time zone), newest first, pages, and the same rows as a CSV download (/admin/audit.csv)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import date, datetime, time, timedelta
+from typing import Annotated
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.responses import Response
+
+from api import audit
+from api.access import STAFF, Principal, require, signed_in
+from api.settings import Settings
+from db.models import AuditEvent
+from db.queries.audit import (
+    AuditFilters,
+    distinct_actions,
+    distinct_target_types,
+    page_of_events,
+    stream_events,
+)
+from db.queries.paging import Page, page_number
+from web.deps import SessionDep, SettingsDep, actor_of
+from web.forms import TEXT_LIMIT
+from web.templating import render, translate
+
+router = APIRouter(
+    prefix="/admin", include_in_schema=False, dependencies=[Depends(signed_in(STAFF))]
+)
+
+Viewer = Annotated[Principal, Depends(require("settings.view"))]
+Filter = Annotated[str, Query(max_length=TEXT_LIMIT)]  # long filters are cut, not refused
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such a
+# cell is written with a leading apostrophe, which shows the text as typed.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _zone(principal: Principal, settings: Settings) -> ZoneInfo:
+    try:
+        return ZoneInfo(principal.user.time_zone or settings.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.time_zone)
+
+
+def _day(raw: str, name: str, errors: dict, request: Request) -> date | None:
+    if not raw.strip():
+        return None
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        errors[name] = translate(request, "Enter a date like 2026-03-31.")
+        return None
+
+
+def _read_filters(
+    request: Request, principal: Principal, settings: Settings, form: dict
+) -> tuple[AuditFilters, dict]:
+    errors: dict = {}
+    zone = _zone(principal, settings)
+    first = _day(form["from"], "from", errors, request)
+    last = _day(form["to"], "to", errors, request)
+    if first and last and last < first:
+        errors["to"] = translate(request, "The end date is before the start date.")
+    filters = AuditFilters(
+        actor=form["actor"],
+        action=form["action"],
+        target_type=form["target_type"],
+        target_id=form["target_id"],
+        start=datetime.combine(first, time.min, zone) if first else None,
+        end=datetime.combine(last + timedelta(days=1), time.min, zone) if last else None,
+    )
+    return filters, errors
+
+
+def _form(actor: str, action: str, target_type: str, target_id: str, start: str, end: str):
+    values = {
+        "actor": actor,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "from": start,
+        "to": end,
+    }
+    # PostgreSQL text cannot hold NUL: such a filter could match nothing anyway.
+    return {key: value.replace("\x00", "").strip()[:320] for key, value in values.items()}
+
+
+def _url(path: str, form: dict) -> Callable[..., str]:
+    def url(**changes: object) -> str:
+        merged = {**form, **{k: "" if v is None else str(v) for k, v in changes.items()}}
+        query = urlencode({key: value for key, value in merged.items() if value})
+        return path + (f"?{query}" if query else "")
+
+    return url
+
+
+@router.get("/audit")
+async def audit_log(
+    request: Request,
+    principal: Viewer,
+    db: SessionDep,
+    settings: SettingsDep,
+    actor: Filter = "",
+    action: Filter = "",
+    target_type: Filter = "",
+    target_id: Filter = "",
+    date_from: Annotated[str, Query(alias="from", max_length=TEXT_LIMIT)] = "",
+    date_to: Annotated[str, Query(alias="to", max_length=TEXT_LIMIT)] = "",
+    page: Filter = "1",
+) -> Response:
+    form = _form(actor, action, target_type, target_id, date_from, date_to)
+    filters, errors = _read_filters(request, principal, settings, form)
+    results: Page[AuditEvent] = (
+        Page([], 0, 1, 25) if errors else await page_of_events(db, filters, page_number(page))
+    )
+    return render(
+        request,
+        "admin/audit/index.html",
+        {
+            "principal": principal,
+            "form": form,
+            "errors": errors,
+            "filtered": any(form.values()),
+            "results": results,
+            "actions": await distinct_actions(db),
+            "target_types": await distinct_target_types(db),
+            "url": _url("/admin/audit", form),
+            "csv_url": _url("/admin/audit.csv", form)(),
+            "zone": _zone(principal, settings),
+        },
+        status_code=422 if errors else 200,
+        block="results",
+    )
+
+
+@router.get("/audit.csv")
+async def audit_csv(
+    request: Request,
+    principal: Viewer,
+    db: SessionDep,
+    settings: SettingsDep,
+    actor: Filter = "",
+    action: Filter = "",
+    target_type: Filter = "",
+    target_id: Filter = "",
+    date_from: Annotated[str, Query(alias="from", max_length=TEXT_LIMIT)] = "",
+    date_to: Annotated[str, Query(alias="to", max_length=TEXT_LIMIT)] = "",
+) -> Response:
+    form = _form(actor, action, target_type, target_id, date_from, date_to)
+    filters, errors = _read_filters(request, principal, settings, form)
+    if errors:
+        return await audit_log(
+            request, principal, db, settings, actor, action, target_type, target_id,
+            date_from, date_to,
+        )  # fmt: skip
+    async with db.begin():
+        # Who took a copy of the trail, and of which part, is itself on the trail.
+        audit.record(
+            db, actor_of(request), "audit.exported", target_type="audit",
+            after={key: value for key, value in form.items() if value},
+        )  # fmt: skip
+    zone = _zone(principal, settings)
+    header = [
+        translate(request, "Time"),
+        translate(request, "Actor"),
+        translate(request, "Action"),
+        translate(request, "Target type"),
+        translate(request, "Target id"),
+        translate(request, "IP address"),
+        translate(request, "User agent"),
+        translate(request, "Before"),
+        translate(request, "After"),
+    ]
+    stamp = datetime.now(zone).strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        _csv_rows(request.app.state.sessionmaker, filters, zone, header),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="audit-{stamp}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _json(value: object) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+async def _csv_rows(
+    sessionmaker, filters: AuditFilters, zone: ZoneInfo, header: list[str]
+) -> AsyncIterator[str]:
+    """The file, written as the rows arrive: a byte-order mark (so spreadsheets read UTF-8),
+    the header, then one line per event, flushed every few hundred rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([safe_cell(cell) for cell in header])
+    yield "\ufeff" + buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    # Its own session: the request's one is closed before the body is streamed.
+    async with sessionmaker() as db, db.begin():
+        count = 0
+        async for event in stream_events(db, filters):
+            writer.writerow(
+                [
+                    safe_cell(cell)
+                    for cell in (
+                        event.occurred_at.astimezone(zone).isoformat(timespec="seconds"),
+                        event.actor_label,
+                        event.action,
+                        event.target_type,
+                        event.target_id,
+                        event.ip_address,
+                        event.user_agent,
+                        _json(event.before),
+                        _json(event.after),
+                    )
+                ]
+            )
+            count += 1
+            if count % 200 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue()
