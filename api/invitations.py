@@ -19,7 +19,7 @@ from api import audit, users
 from api.access import Principal
 from api.audit import Actor
 from api.email import Outgoing
-from api.identity import one_time_tokens, passwords, roles, throttle
+from api.identity import one_time_tokens, passwords, profile, roles, throttle
 from api.identity.accounts import InputError, normalise_email, user_by_email
 from api.identity.one_time_tokens import LIFETIMES
 from api.settings import Settings
@@ -51,7 +51,7 @@ async def _check(
     else:
         if await user_by_email(db, email) is not None:
             errors["email"] = (N_("An account with this email address already exists."), {})
-    users.check_locale(form.locale, errors)
+    profile.check_locale(form.locale, errors)
     chosen: list = []
     try:
         chosen = await users.resolve_roles(db, scope, form.role_ids, principal.permissions)

@@ -19,8 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import audit
 from api.access import Principal
 from api.audit import Actor
-from api.identity.accounts import InputError
-from api.identity.accounts import _clean_name as clean_name
+from api.identity.accounts import InputError, clean_name
 from api.permissions import ALL_PERMISSIONS
 from api.users import Refused
 from db.models import Role, UserKind, UserRole

@@ -14,21 +14,17 @@ The caller commits, then sends the emails a function returns (see api.identity.a
 from __future__ import annotations
 
 import uuid
-import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import i18n
 from api import audit
 from api.access import Principal
 from api.audit import Actor
-from api.identity import roles, sessions, throttle
-from api.identity.accounts import InputError
-from api.identity.accounts import _clean_name as clean_name
+from api.identity import profile, roles, sessions, throttle
+from api.identity.accounts import InputError, clean_name
 from db.models import (
     BackupCode,
     Customer,
@@ -60,29 +56,6 @@ class Refused(Exception):
 
 
 # -- reading and checking ------------------------------------------------------------------------
-
-
-@lru_cache
-def time_zones() -> tuple[str, ...]:
-    """IANA zones a person may live in (no `Etc/GMT+1` aliases, no legacy `SystemV/…`)."""
-    names = {
-        name
-        for name in zoneinfo.available_timezones()
-        if "/" in name and not name.startswith(("Etc/", "SystemV/", "posix/", "right/", "US/"))
-    }
-    return ("UTC", *sorted(names))
-
-
-def check_locale(value: str, errors: dict) -> str:
-    if value not in i18n.SUPPORTED:
-        errors["locale"] = (N_("Choose a language from the list."), {})
-    return value
-
-
-def check_time_zone(value: str, errors: dict) -> str:
-    if value not in time_zones():
-        errors["time_zone"] = (N_("Choose a time zone from the list."), {})
-    return value
 
 
 async def find_user(
@@ -229,8 +202,8 @@ async def update_user(
     current = await roles.roles_of(db, user.id)
     errors: dict = {}
     full_name = clean_name(changes.full_name, "full_name", errors)
-    locale = check_locale(changes.locale, errors)
-    time_zone = check_time_zone(changes.time_zone, errors)
+    locale = profile.check_locale(changes.locale, errors)
+    time_zone = profile.check_time_zone(changes.time_zone, errors)
     new_roles: list[Role] = current
     try:
         new_roles = await resolve_roles(

@@ -71,7 +71,7 @@ def _disguised(value: str) -> bool:
     return not any(unicodedata.category(character).startswith("L") for character in value)
 
 
-def _clean_name(raw: str, field_name: str, errors: dict) -> str:
+def clean_name(raw: str, field_name: str, errors: dict) -> str:
     value = unicodedata.normalize("NFC", " ".join(raw.split()))
     if not value:
         errors[field_name] = (N_("This field is required."), {})
@@ -119,9 +119,9 @@ async def register_customer(
     except InputError as invalid:
         errors.update(invalid.errors)
         email = form.email
-    full_name = _clean_name(form.full_name, "full_name", errors)
+    full_name = clean_name(form.full_name, "full_name", errors)
     company_name = (
-        _clean_name(form.company_name, "company_name", errors)
+        clean_name(form.company_name, "company_name", errors)
         if form.kind == CustomerKind.COMPANY
         else full_name
     )

@@ -11,55 +11,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import i18n
 from api import audit
 from api.audit import Actor
-from api.identity import api_tokens, passwords, sessions, throttle
-from api.identity.accounts import InputError, _clean_name
+from api.identity import api_tokens, passwords, profile, sessions, throttle
+from api.identity.accounts import InputError, clean_name
 from api.settings import Settings
 from db.models import ApiToken, User
 from i18n import N_
 
-# The zones offered in the profile form, the installation's own first.
-TIME_ZONES: tuple[str, ...] = (
-    "Africa/Algiers",
-    "Africa/Tunis",
-    "Africa/Casablanca",
-    "Africa/Cairo",
-    "Africa/Lagos",
-    "Africa/Johannesburg",
-    "Europe/Paris",
-    "Europe/London",
-    "Europe/Brussels",
-    "Europe/Madrid",
-    "Europe/Berlin",
-    "Europe/Istanbul",
-    "Asia/Riyadh",
-    "Asia/Dubai",
-    "Asia/Shanghai",
-    "America/Toronto",
-    "America/New_York",
-    "UTC",
-)
 MAX_TOKEN_NAME_LENGTH = 100
 MAX_TOKEN_SCOPES = 100
-
-
-def time_zone_choices(current: str) -> list[str]:
-    """The common zones, plus the user's own when an admin set one that is not in the list."""
-    return list(TIME_ZONES) if current in TIME_ZONES else [current, *TIME_ZONES]
-
-
-def _valid_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 # -- profile -------------------------------------------------------------------------------------
@@ -70,11 +35,9 @@ async def update_profile(
 ) -> bool:
     """Name, language and time zone. False when nothing changed (and nothing is recorded)."""
     errors: dict = {}
-    name = _clean_name(full_name, "full_name", errors)
-    if locale not in i18n.SUPPORTED:
-        errors["locale"] = (N_("Choose one of the languages in the list."), {})
-    if time_zone not in time_zone_choices(user.time_zone) or not _valid_zone(time_zone):
-        errors["time_zone"] = (N_("Choose one of the time zones in the list."), {})
+    name = clean_name(full_name, "full_name", errors)
+    profile.check_locale(locale, errors)
+    profile.check_time_zone(time_zone, errors)
     if errors:
         raise InputError(errors)
     before = {"full_name": user.full_name, "locale": user.locale, "time_zone": user.time_zone}
@@ -160,7 +123,7 @@ def _token_expiry(raw: str, time_zone: str, errors: dict) -> datetime | None:
     except ValueError:
         errors["expires_on"] = (N_("Enter a date like 2026-12-31, or leave it empty."), {})
         return None
-    zone = ZoneInfo(time_zone if _valid_zone(time_zone) else "UTC")
+    zone = ZoneInfo(time_zone if time_zone in profile.all_time_zones() else "UTC")
     today = datetime.now(zone).date()
     if day <= today:
         errors["expires_on"] = (N_("Choose a date after today, or leave it empty."), {})
@@ -175,7 +138,7 @@ async def create_token(
     """A personal API token limited to some of the user's own permissions; the secret is
     returned once and only its hash is kept."""
     errors: dict = {}
-    clean = _clean_name(name, "name", errors)
+    clean = clean_name(name, "name", errors)
     if "name" not in errors and len(clean) > MAX_TOKEN_NAME_LENGTH:
         errors["name"] = (N_("Use at most %(count)s characters."), {"count": MAX_TOKEN_NAME_LENGTH})
     chosen = set(scopes)

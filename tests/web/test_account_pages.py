@@ -150,8 +150,8 @@ async def test_profile_edit_changes_name_language_and_time_zone(signed_in, sessi
         ({"full_name": "A" * 201}, "full_name", "at most 200 characters"),
         ({"full_name": "Ali\u202egnp.exe"}, "full_name", "not allowed"),
         ({"full_name": "   "}, "full_name", "required"),
-        ({"locale": "de"}, "locale", "languages in the list"),
-        ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "time zones in the list"),
+        ({"locale": "de"}, "locale", "language from the list"),
+        ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "time zone from the list"),
     ],
 )
 async def test_profile_refuses_bad_input_keeps_it_and_changes_nothing(

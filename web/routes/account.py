@@ -25,6 +25,7 @@ from starlette.responses import Response
 import i18n
 from api.access import CUSTOMER, STAFF, Access, Area, Principal, signed_in
 from api.identity import accounts, devices, roles, self_service, totp
+from api.identity import profile as profile_choices
 from api.identity.accounts import InputError
 from api.identity.api_tokens import personal_tokens
 from api.identity.sessions import active_sessions
@@ -222,7 +223,7 @@ def _area_router(area: AccountArea) -> APIRouter:
         return _page(
             request, area, "account/profile.html",
             {"user": user, "company": company, "role_names": role_names, "form": form,
-             "errors": errors or {}, "time_zones": self_service.time_zone_choices(user.time_zone),
+             "errors": errors or {}, "time_zones": profile_choices.time_zone_choices(),
              "languages": i18n.NAMES},
             status_code=status_code,
         )  # fmt: skip

@@ -16,8 +16,8 @@ import i18n
 from api import invitations, users
 from api.access import STAFF, Principal, require, signed_in
 from api.email import send_outgoing
+from api.identity import profile, sessions
 from api.identity import roles as role_store
-from api.identity import sessions
 from api.identity.accounts import InputError
 from api.settings import Settings
 from db.models import Customer, UserKind, UserStatus
@@ -223,7 +223,7 @@ async def _user_page(
             "form": form,
             "errors": errors or {},
             "languages": i18n.NAMES,
-            "time_zones": users.time_zones(),
+            "time_zones": profile.time_zone_choices(),
         },
         status_code=status_code,
     )
