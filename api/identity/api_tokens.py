@@ -16,6 +16,8 @@ import jwt
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import audit
+from api.audit import Actor
 from api.identity import roles
 from api.identity.keys import random_token, sha256_hex
 from db.models import ApiToken, RefreshToken, User, UserStatus
@@ -180,6 +182,12 @@ async def rotate(
         reused = await db.get(RefreshToken, jti)
         if reused is not None:
             await revoke_family(db, reused.family_id)
+            # A replaced token presented again means it leaked: on the user's record.
+            audit.record(
+                db, Actor(reused.user_id, "api"), "auth.refresh_token_reused",
+                target_type="user", target_id=reused.user_id,
+                after={"family": str(reused.family_id)},
+            )  # fmt: skip
         raise TokenRefused("refresh token already used, revoked or expired")
     user, _ = await _user_permissions(db, uuid.UUID(claims["sub"]))
     return await issue_pair(

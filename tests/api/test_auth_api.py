@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import delete, select
 
-from db.models import ApiToken, AuthThrottle
+from db.models import ApiToken, AuditEvent, AuthThrottle
 from tests.support.accounts import STRONG_PASSWORD, make_person
 
 NEW_TOKEN = re.compile(r'id="new-token">(cmk_[A-Za-z0-9_-]+)<')
@@ -198,6 +198,14 @@ async def test_jwt_pair_refresh_rotates_and_a_reused_refresh_token_revokes_the_f
         "/api/v1/auth/refresh", json={"refresh_token": new_pair["refresh_token"]}
     )
     assert is_problem(stolen_family, 401)
+    async with sessionmaker() as db:
+        recorded = await db.scalar(
+            select(AuditEvent).where(
+                AuditEvent.action == "auth.refresh_token_reused",
+                AuditEvent.target_id == str(person.user.id),
+            )
+        )
+    assert recorded is not None
 
 
 async def test_revoke_signs_the_api_client_out(signed_in, api):
