@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import i18n
+from api.identity.totp import BACKUP_CODE_COUNT
 from web.flash import consume_flashes, pending_flashes
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -84,6 +85,7 @@ templates.env.globals.update(
     gettext=_gettext,
     ngettext=_ngettext,
     LANGUAGES=i18n.NAMES,
+    BACKUP_CODE_COUNT=BACKUP_CODE_COUNT,
 )
 templates.env.filters.update(money=_format_money, number=_format_number, datetime=_format_datetime)
 
