@@ -1,15 +1,22 @@
 """Helpers shared by the pages that manage users, roles and invitations: service errors in the
-reader's language, and a user-facing id that answers 404 when it is not one."""
+reader's language, a user-facing id that answers 404 when it is not one, the invitation form."""
 
 from __future__ import annotations
 
 import uuid
 
 from fastapi import HTTPException, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
 
+import i18n
+from api import users
+from api.access import Principal
 from api.identity.accounts import InputError
 from api.users import Refused
-from web.templating import translate
+from db.models import UserKind
+from db.queries.users import all_roles
+from web.templating import render, translate
 
 # Text fields are checked by the services, which explain "at most N characters" next to the
 # field with the input kept. Beyond this much, a request is not someone typing: FastAPI refuses
@@ -33,3 +40,24 @@ def id_or_404(raw: str) -> uuid.UUID:
         return uuid.UUID(raw)
     except ValueError as invalid:
         raise HTTPException(status_code=404) from invalid
+
+
+async def invitation_page(
+    request: Request, db: AsyncSession, principal: Principal, *, template: str, kind: UserKind,
+    form: dict, errors: dict, status_code: int = 200,
+) -> Response:  # fmt: skip
+    """The invitation form (staff in the admin console, colleagues in the portal): the roles of
+    that kind, of which only those the inviter holds can be granted."""
+    roles = await all_roles(db, kind)
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "errors": errors,
+            "roles": roles,
+            "grantable": {r.id for r in roles if users.grantable(r, principal.permissions)},
+            "languages": i18n.NAMES,
+        },
+        status_code=status_code,
+    )

@@ -23,7 +23,7 @@ from api.identity import accounts, api_tokens
 from api.identity.accounts import SignIn
 from api.identity.api_tokens import TokenPair, TokenRefused
 from api.permissions import ALL_PERMISSIONS
-from api.routes.deps import DbDep, SettingsDep, actor_of
+from api.routes.deps import SessionDep, SettingsDep, actor_of
 from api.routes.problems import problem_responses
 from api.settings import Settings
 
@@ -125,7 +125,7 @@ def _refused(detail: str) -> HTTPException:
     responses=problem_responses(401, 403, 422, 429),
 )
 async def issue_tokens(
-    body: TokenRequest, request: Request, db: DbDep, settings: SettingsDep
+    body: TokenRequest, request: Request, db: SessionDep, settings: SettingsDep
 ) -> TokenResponse:
     unknown = sorted(set(body.scopes or ()) - ALL_PERMISSIONS)
     if unknown:
@@ -179,7 +179,9 @@ async def issue_tokens(
     "included.",
     responses=problem_responses(401, 422),
 )
-async def refresh_tokens(body: RefreshRequest, db: DbDep, settings: SettingsDep) -> TokenResponse:
+async def refresh_tokens(
+    body: RefreshRequest, db: SessionDep, settings: SettingsDep
+) -> TokenResponse:
     refused: TokenRefused | None = None
     async with db.begin():  # committed even when refused: a reuse revokes the family
         try:
@@ -204,7 +206,7 @@ async def refresh_tokens(body: RefreshRequest, db: DbDep, settings: SettingsDep)
     responses=problem_responses(422),
 )
 async def revoke_tokens(
-    body: RefreshRequest, request: Request, db: DbDep, settings: SettingsDep
+    body: RefreshRequest, request: Request, db: SessionDep, settings: SettingsDep
 ) -> Response:
     async with db.begin():
         try:

@@ -1,5 +1,5 @@
-"""Dependencies of the JSON API routes: settings, a database session, and the caller for the
-audit trail. (The web has its own in web/deps.py; imports run web → api, never back.)"""
+"""`Annotated` dependency aliases for every route, JSON and HTML alike: settings, a database
+session, the Temporal client, and the caller for the audit trail."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
 
 from api.audit import Actor
 from api.settings import Settings
@@ -22,7 +23,12 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_temporal_client(request: Request) -> Client:
+    return await request.app.state.temporal.client()
+
+
 def actor_of(request: Request) -> Actor:
+    """Who is acting, for the audit trail: the signed-in user, or an anonymous visitor."""
     user = getattr(request.state, "user", None)
     client_ip = request.client.host if request.client else None
     agent = request.headers.get("user-agent", "")
@@ -32,4 +38,5 @@ def actor_of(request: Request) -> Actor:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-DbDep = Annotated[AsyncSession, Depends(get_db)]
+SessionDep = Annotated[AsyncSession, Depends(get_db)]
+TemporalDep = Annotated[Client, Depends(get_temporal_client)]

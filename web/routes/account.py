@@ -30,11 +30,11 @@ from api.identity.accounts import InputError
 from api.identity.api_tokens import personal_tokens
 from api.identity.sessions import active_sessions
 from api.permissions import ACTION_LABELS, AREA_LABELS, PERMISSIONS
+from api.routes.deps import SessionDep, SettingsDep, actor_of
 from db.models import AuditEvent, Customer, User
 from db.queries.login_history import login_history
 from i18n import N_
 from web.auth import clear_session_cookie
-from web.deps import SessionDep, SettingsDep, actor_of
 from web.flash import flash
 from web.templating import locale_of, render, translate
 

@@ -12,8 +12,8 @@ from starlette.responses import Response
 from api.access import STAFF, Principal, require, signed_in
 from api.email import send_test_email
 from api.health import check_health
+from api.routes.deps import SessionDep, SettingsDep
 from db.queries.outbox import any_unsettled, recent_emails
-from web.deps import SessionDep, SettingsDep
 from web.flash import flash
 from web.templating import is_fragment_request, locale_of, render, translate
 

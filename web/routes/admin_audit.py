@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from api import audit
 from api.access import STAFF, Principal, require, signed_in
+from api.routes.deps import SessionDep, SettingsDep, actor_of
 from api.settings import Settings
 from db.models import AuditEvent
 from db.queries.audit import (
@@ -28,7 +29,6 @@ from db.queries.audit import (
     stream_events,
 )
 from db.queries.paging import Page, page_number
-from web.deps import SessionDep, SettingsDep, actor_of
 from web.forms import TEXT_LIMIT
 from web.templating import render, translate
 

@@ -14,10 +14,10 @@ from api import roles as role_editor
 from api.access import STAFF, Principal, require, signed_in
 from api.identity.accounts import InputError
 from api.permissions import ACTION_LABELS, ALL_PERMISSIONS, AREA_LABELS, PERMISSIONS
+from api.routes.deps import SessionDep, actor_of
 from api.users import Refused
 from db.models import Role
 from db.queries.users import all_roles, role_holders
-from web.deps import SessionDep, actor_of
 from web.flash import flash
 from web.forms import TEXT_LIMIT, field_errors, id_or_404, refusal
 from web.templating import render, translate

@@ -19,6 +19,7 @@ from api.email import send_outgoing
 from api.identity import profile, sessions
 from api.identity import roles as role_store
 from api.identity.accounts import InputError
+from api.routes.deps import SessionDep, SettingsDep, TemporalDep, actor_of
 from api.settings import Settings
 from db.models import Customer, UserKind, UserStatus
 from db.queries.paging import page_number
@@ -30,9 +31,8 @@ from db.queries.users import (
     all_roles,
     list_users,
 )
-from web.deps import SessionDep, SettingsDep, TemporalDep, actor_of
 from web.flash import flash
-from web.forms import TEXT_LIMIT, field_errors, id_or_404, refusal
+from web.forms import TEXT_LIMIT, field_errors, id_or_404, invitation_page, refusal
 from web.templating import locale_of, render, translate
 
 router = APIRouter(
@@ -125,19 +125,10 @@ async def users_list(
 async def _new_user_page(
     request: Request, db, principal: Principal, form: dict, errors: dict, status_code: int = 200
 ) -> Response:
-    staff_roles = await all_roles(db, UserKind.STAFF)
-    return render(
-        request,
-        "admin/users/new.html",
-        {
-            "form": form,
-            "errors": errors,
-            "roles": staff_roles,
-            "grantable": {r.id for r in staff_roles if users.grantable(r, principal.permissions)},
-            "languages": i18n.NAMES,
-        },
-        status_code=status_code,
-    )
+    return await invitation_page(
+        request, db, principal, template="admin/users/new.html", kind=UserKind.STAFF,
+        form=form, errors=errors, status_code=status_code,
+    )  # fmt: skip
 
 
 @router.get("/new")

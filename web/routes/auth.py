@@ -13,9 +13,9 @@ from api.access import public, second_factor_pending
 from api.email import send_outgoing
 from api.identity import accounts, one_time_tokens, sessions, totp
 from api.identity.accounts import InputError, Registration, SignIn
+from api.routes.deps import SessionDep, SettingsDep, TemporalDep, actor_of
 from db.models import CustomerKind, OneTimeTokenPurpose, UserKind
 from web.auth import clear_session_cookie, pending_sign_in, set_session_cookie
-from web.deps import SessionDep, SettingsDep, TemporalDep, actor_of
 from web.routes.home import local_path
 from web.templating import locale_of, render, translate
 

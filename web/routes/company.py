@@ -11,16 +11,15 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-import i18n
 from api import invitations, users
 from api.access import CUSTOMER, Principal, require, signed_in
 from api.email import send_outgoing
 from api.identity.accounts import InputError
+from api.routes.deps import SessionDep, SettingsDep, TemporalDep, actor_of
 from db.models import Customer, UserKind
-from db.queries.users import all_roles, company_users
-from web.deps import SessionDep, SettingsDep, TemporalDep, actor_of
+from db.queries.users import company_users
 from web.flash import flash
-from web.forms import TEXT_LIMIT, field_errors, id_or_404, refusal
+from web.forms import TEXT_LIMIT, field_errors, id_or_404, invitation_page, refusal
 from web.templating import locale_of, render, translate
 
 router = APIRouter(
@@ -55,19 +54,10 @@ async def company_users_page(request: Request, principal: Viewer, db: SessionDep
 async def _invite_page(
     request: Request, db, principal: Principal, form: dict, errors: dict, status_code: int = 200
 ) -> Response:
-    roles = await all_roles(db, UserKind.CUSTOMER)
-    return render(
-        request,
-        "portal/company/invite.html",
-        {
-            "form": form,
-            "errors": errors,
-            "roles": roles,
-            "grantable": {r.id for r in roles if users.grantable(r, principal.permissions)},
-            "languages": i18n.NAMES,
-        },
-        status_code=status_code,
-    )
+    return await invitation_page(
+        request, db, principal, template="portal/company/invite.html", kind=UserKind.CUSTOMER,
+        form=form, errors=errors, status_code=status_code,
+    )  # fmt: skip
 
 
 @router.get("/users/invite")

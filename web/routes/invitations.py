@@ -13,8 +13,8 @@ from starlette.responses import Response
 from api import invitations
 from api.access import public
 from api.identity.accounts import InputError
+from api.routes.deps import SessionDep, SettingsDep, actor_of
 from web.auth import clear_session_cookie
-from web.deps import SessionDep, SettingsDep, actor_of
 from web.flash import flash
 from web.forms import TEXT_LIMIT, field_errors
 from web.templating import render, translate
