@@ -53,6 +53,8 @@ class Customer(Base):
     status: Mapped[CustomerStatus] = mapped_column(
         _enum(CustomerStatus, "customer_status"), default=CustomerStatus.PROSPECT
     )
+    # The customer's plan or segment ("standard", "premium"…): SLA rules and, later, prices.
+    segment: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = created_at()
 
 
@@ -91,6 +93,8 @@ class User(Base):
     totp_secret_encrypted: Mapped[str | None] = mapped_column(Text)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # An agent marked away gets no automatic assignments (holidays, sick leave).
+    away: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
