@@ -1,10 +1,12 @@
-"""Bring a database to what the application needs: the schema, then the built-in roles."""
+"""Bring a database to what the application needs: the schema, the built-in roles, then the
+helpdesk's starting configuration (calendar, group, categories, SLA policies, canned replies)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from api.identity.roles import ensure_builtin_roles
+from api.support import ensure_support_defaults
 from db.migrate import upgrade
 from db.session import create_engine, create_sessionmaker
 
@@ -14,6 +16,7 @@ async def _ensure_reference_data(database_url: str) -> None:
     try:
         async with create_sessionmaker(engine)() as db, db.begin():
             await ensure_builtin_roles(db)
+            await ensure_support_defaults(db)
     finally:
         await engine.dispose()
 

@@ -15,7 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.identity import roles, totp
 from api.identity.passwords import hash_password
 from api.settings import Settings
-from db.models import AppSetting, Customer, CustomerKind, CustomerStatus, User, UserKind
+from api.support import ensure_support_defaults
+from api.support.defaults import GROUP_NAME
+from db.models import (
+    AppSetting,
+    Customer,
+    CustomerKind,
+    CustomerStatus,
+    SupportGroup,
+    SupportGroupMember,
+    User,
+    UserKind,
+)
 from db.session import create_engine, create_sessionmaker
 
 MARKER_KEY = "demo_data"
@@ -97,7 +108,34 @@ async def _people(db: AsyncSession, settings: Settings) -> None:
         await roles.assign_roles(db, user.id, [role.id])
 
 
-SEED_STEPS: list[Callable[[AsyncSession, Settings], Awaitable[None]]] = [_organisation, _people]
+async def _support_team(db: AsyncSession, settings: Settings) -> None:
+    """The demo team lead leads the default "Support" group; the lead and the agent work in it."""
+    await ensure_support_defaults(db)  # normally done at bootstrap; harmless when it was
+    group = await db.scalar(select(SupportGroup).where(SupportGroup.name == GROUP_NAME))
+    emails = dict(DEMO_LOGINS)
+    people = {
+        user.email: user
+        for user in await db.scalars(
+            select(User).where(User.email.in_([emails["team_lead"], emails["agent"]]))
+        )
+    }
+    lead = people.get(emails["team_lead"])
+    if group is None or not people:
+        return
+    if lead is not None and group.lead_id is None:
+        group.lead_id = lead.id
+    await db.execute(
+        insert(SupportGroupMember)
+        .values([{"group_id": group.id, "user_id": user.id} for user in people.values()])
+        .on_conflict_do_nothing()
+    )
+
+
+SEED_STEPS: list[Callable[[AsyncSession, Settings], Awaitable[None]]] = [
+    _organisation,
+    _people,
+    _support_team,
+]
 
 
 async def seed_demo_data(settings: Settings) -> bool:

@@ -26,7 +26,9 @@ from web.routes import (
     admin,
     admin_audit,
     admin_roles,
+    admin_support,
     admin_users,
+    attachments,
     auth,
     company,
     health,
@@ -34,6 +36,8 @@ from web.routes import (
     invitations,
     portal,
     staff,
+    staff_availability,
+    staff_tickets,
 )
 from web.security_headers import SecurityHeadersMiddleware
 from web.templating import templates
@@ -87,8 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_users,
         admin_roles,
         admin_audit,
+        admin_support,
+        staff_availability,
+        staff_tickets,
         invitations,
         company,
+        attachments,
     ):
         app.include_router(module.router)
     app.include_router(api_router)

@@ -3,12 +3,13 @@ page, or, for an htmx request that is not boosted navigation, only the block the
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_timedelta
 from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2_fragments.fastapi import Jinja2Blocks
@@ -18,6 +19,8 @@ from starlette.responses import Response
 import i18n
 from api.identity.totp import BACKUP_CODE_COUNT
 from web.flash import consume_flashes, pending_flashes
+from web.ticket_labels import TICKET_LABELS
+from workflows.ticket_rules import STATE_TYPE as TICKET_STATE_TYPE
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -80,14 +83,29 @@ def _format_datetime(context, value: datetime | None, format: str = "medium") ->
     )
 
 
+@pass_context
+def _format_duration(context, value: timedelta) -> str:
+    """A length of time, short and rounded the way people say it: "2 h", "3 j", "50 min"."""
+    locale = i18n.babel_date_locale(locale_of(context["request"]))
+    return format_timedelta(abs(value), format="short", locale=locale)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 templates.env.globals.update(
     _=_gettext,
     gettext=_gettext,
     ngettext=_ngettext,
     LANGUAGES=i18n.NAMES,
     BACKUP_CODE_COUNT=BACKUP_CODE_COUNT,
+    TICKET_LABELS=TICKET_LABELS,
+    TICKET_STATE_TYPE=TICKET_STATE_TYPE,  # status → active / paused / resolved: badge colours
+    utc_now=_utc_now,  # "time left" and "overdue by" are computed at render time
 )
 templates.env.filters.update(money=_format_money, number=_format_number, datetime=_format_datetime)
+templates.env.filters.update(duration=_format_duration)
 
 
 def is_fragment_request(request: Request) -> bool:

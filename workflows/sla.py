@@ -135,6 +135,13 @@ def record_customer_message(clock: SlaClock, at: datetime) -> SlaClock:
     )
 
 
+def reopened(at: datetime) -> SlaClock:
+    """The clock of a reopened ticket: a new cycle from `at`, whose first response counts as met
+    (the customer was answered before), so resolution counts afresh and the next response starts
+    with the customer's next message."""
+    return SlaClock(started_at=at, first_response_at=at)
+
+
 def resolve(clock: SlaClock, at: datetime) -> SlaClock:
     """Stop every deadline. Resolving twice keeps the first time."""
     return replace(clock, resolved_at=clock.resolved_at or at)

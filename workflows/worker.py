@@ -16,12 +16,15 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.email import EmailActivities, SmtpConfig
+from activities.ticket_notifications import TicketNotificationActivities
+from activities.tickets import TicketActivities
 from api.settings import Settings, get_settings
 from api.temporal import connect_temporal
 from db.session import create_engine, create_sessionmaker
 from workflows.outbound_email import OutboundEmailWorkflow
+from workflows.tickets import TicketWorkflow
 
-WORKFLOWS: Sequence[type] = (OutboundEmailWorkflow,)
+WORKFLOWS: Sequence[type] = (OutboundEmailWorkflow, TicketWorkflow)
 
 
 def smtp_config(settings: Settings) -> SmtpConfig:
@@ -41,7 +44,21 @@ def build_activities(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> list[Callable[..., Any]]:
     email = EmailActivities(sessionmaker, smtp_config(settings))
-    return [email.send_email, email.record_email_failure]
+    tickets = TicketActivities(sessionmaker, settings.time_zone)
+    notifications = TicketNotificationActivities(
+        sessionmaker, settings.base_url, settings.mail_domain
+    )
+    return [
+        email.send_email,
+        email.record_email_failure,
+        tickets.route_ticket,
+        tickets.choose_sla_policy,
+        tickets.record_ticket_opened,
+        tickets.auto_assign,
+        tickets.record_ticket_change,
+        tickets.move_ticket_records,
+        notifications.plan_ticket_notifications,
+    ]
 
 
 def build_worker(

@@ -168,8 +168,8 @@ class SlaPolicy(Base):
 
 
 class SlaEscalationLevel(Base):
-    """What happens when a ticket under the policy breaches: level 1 at the breach, each next
-    level `after_minutes` (wall clock) after the previous one, if the breach still stands."""
+    """What happens when a ticket under the policy breaches: each level fires `after_minutes`
+    (wall clock) after the breach, if the breach still stands (level 1 usually at 0)."""
 
     __tablename__ = "sla_escalation_levels"
     __table_args__ = (UniqueConstraint("policy_id", "level"),)

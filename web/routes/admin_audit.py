@@ -3,17 +3,14 @@ time zone), newest first, pages, and the same rows as a CSV download (/admin/aud
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
 from api import audit
@@ -29,6 +26,8 @@ from db.queries.audit import (
     stream_events,
 )
 from db.queries.paging import Page, page_number
+from web.csv_export import csv_download, csv_lines
+from web.date_filters import check_day_order, read_day, viewer_zone
 from web.forms import TEXT_LIMIT
 from web.templating import render, translate
 
@@ -39,42 +38,15 @@ router = APIRouter(
 Viewer = Annotated[Principal, Depends(require("settings.view"))]
 Filter = Annotated[str, Query(max_length=TEXT_LIMIT)]  # long filters are cut, not refused
 
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such a
-# cell is written with a leading apostrophe, which shows the text as typed.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def _zone(principal: Principal, settings: Settings) -> ZoneInfo:
-    try:
-        return ZoneInfo(principal.user.time_zone or settings.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.time_zone)
-
-
-def _day(raw: str, name: str, errors: dict, request: Request) -> date | None:
-    if not raw.strip():
-        return None
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        errors[name] = translate(request, "Enter a date like 2026-03-31.")
-        return None
-
 
 def _read_filters(
     request: Request, principal: Principal, settings: Settings, form: dict
 ) -> tuple[AuditFilters, dict]:
     errors: dict = {}
-    zone = _zone(principal, settings)
-    first = _day(form["from"], "from", errors, request)
-    last = _day(form["to"], "to", errors, request)
-    if first and last and last < first:
-        errors["to"] = translate(request, "The end date is before the start date.")
+    zone = viewer_zone(principal, settings)
+    first = read_day(form["from"], "from", errors, request)
+    last = read_day(form["to"], "to", errors, request)
+    check_day_order(first, last, errors, request)
     filters = AuditFilters(
         actor=form["actor"],
         action=form["action"],
@@ -140,7 +112,7 @@ async def audit_log(
             "target_types": await distinct_target_types(db),
             "url": _url("/admin/audit", form),
             "csv_url": _url("/admin/audit.csv", form)(),
-            "zone": _zone(principal, settings),
+            "zone": viewer_zone(principal, settings),
         },
         status_code=422 if errors else 200,
         block="results",
@@ -173,7 +145,7 @@ async def audit_csv(
             db, actor_of(request), "audit.exported", target_type="audit",
             after={key: value for key, value in form.items() if value},
         )  # fmt: skip
-    zone = _zone(principal, settings)
+    zone = viewer_zone(principal, settings)
     header = [
         translate(request, "Time"),
         translate(request, "Actor"),
@@ -186,54 +158,28 @@ async def audit_csv(
         translate(request, "After"),
     ]
     stamp = datetime.now(zone).strftime("%Y%m%d-%H%M")
-    return StreamingResponse(
-        _csv_rows(request.app.state.sessionmaker, filters, zone, header),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="audit-{stamp}.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
+    rows = _event_rows(request.app.state.sessionmaker, filters, zone)
+    return csv_download(csv_lines(header, rows), f"audit-{stamp}.csv")
 
 
 def _json(value: object) -> str:
     return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-async def _csv_rows(
-    sessionmaker, filters: AuditFilters, zone: ZoneInfo, header: list[str]
-) -> AsyncIterator[str]:
-    """The file, written as the rows arrive: a byte-order mark (so spreadsheets read UTF-8),
-    the header, then one line per event, flushed every few hundred rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([safe_cell(cell) for cell in header])
-    yield "\ufeff" + buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
+async def _event_rows(
+    sessionmaker, filters: AuditFilters, zone: ZoneInfo
+) -> AsyncIterator[tuple[object, ...]]:
     # Its own session: the request's one is closed before the body is streamed.
     async with sessionmaker() as db, db.begin():
-        count = 0
         async for event in stream_events(db, filters):
-            writer.writerow(
-                [
-                    safe_cell(cell)
-                    for cell in (
-                        event.occurred_at.astimezone(zone).isoformat(timespec="seconds"),
-                        event.actor_label,
-                        event.action,
-                        event.target_type,
-                        event.target_id,
-                        event.ip_address,
-                        event.user_agent,
-                        _json(event.before),
-                        _json(event.after),
-                    )
-                ]
+            yield (
+                event.occurred_at.astimezone(zone).isoformat(timespec="seconds"),
+                event.actor_label,
+                event.action,
+                event.target_type,
+                event.target_id,
+                event.ip_address,
+                event.user_agent,
+                _json(event.before),
+                _json(event.after),
             )
-            count += 1
-            if count % 200 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-    yield buffer.getvalue()

@@ -1,0 +1,283 @@
+"""Back-office ticket list (/staff/tickets): the queues (mine, unassigned, my groups, at risk,
+breached, all) with filters, full-text and number search, sorts and pages, and the same rows as
+a CSV download (/staff/tickets/export.csv).
+
+Both read the tickets projection in PostgreSQL, never Temporal (see ARCHITECTURE.md, "Source of
+truth"). The bulk actions form posts to /staff/tickets/bulk, which lives elsewhere.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from api import audit
+from api.access import STAFF, Principal, require, signed_in
+from api.routes.deps import SessionDep, SettingsDep, actor_of
+from db.queries.paging import Page, page_number
+from db.queries.tickets import (
+    DEFAULT_QUEUE,
+    DEFAULT_SORT,
+    DESCENDING_FIRST,
+    QUEUES,
+    SORTS,
+    TicketFilters,
+    TicketRow,
+    agent_choices,
+    category_choices,
+    group_choices,
+    known_priorities,
+    known_statuses,
+    list_tickets,
+    stream_tickets,
+)
+from web import ticket_labels
+from web.csv_export import csv_download, csv_lines
+from web.date_filters import check_day_order, read_day, viewer_zone
+from web.forms import TEXT_LIMIT
+from web.staff_sidebar import load_ticket_queue_counts
+from web.templating import render, translate
+
+router = APIRouter(
+    prefix="/staff/tickets", include_in_schema=False, dependencies=[Depends(signed_in(STAFF))]
+)
+
+Viewer = Annotated[Principal, Depends(require("tickets.view", area=STAFF))]
+Filter = Annotated[str, Query(max_length=TEXT_LIMIT)]  # long filters are cut, not refused
+Values = Annotated[list[str] | None, Query()]
+
+SEARCH_LIMIT = 200
+TAG_LIMIT = 40  # a tag column holds at most this many characters
+# The filters besides the queue: when one is set, the empty state offers to clear them.
+FILTER_KEYS = (
+    "status", "priority", "category", "group", "assignee", "tag", "customer", "customer_id",
+    "from", "to", "q",
+)  # fmt: skip
+
+
+def _clean(value: str, limit: int = SEARCH_LIMIT) -> str:
+    # PostgreSQL text cannot hold NUL: such a filter could match nothing anyway.
+    return value.replace("\x00", "").strip()[:limit]
+
+
+def _id_text(raw: str) -> str:
+    """A uuid as typed in a select, or "" when it is not one (an edited URL)."""
+    try:
+        return str(uuid.UUID(raw.strip()))
+    except ValueError:
+        return ""
+
+
+async def list_form(
+    queue: Filter = DEFAULT_QUEUE,
+    status: Values = None,
+    priority: Values = None,
+    category: Filter = "",
+    group: Filter = "",
+    assignee: Filter = "",
+    tag: Filter = "",
+    customer: Filter = "",
+    customer_id: Filter = "",
+    date_from: Annotated[str, Query(alias="from", max_length=TEXT_LIMIT)] = "",
+    date_to: Annotated[str, Query(alias="to", max_length=TEXT_LIMIT)] = "",
+    q: Filter = "",
+    sort: Filter = DEFAULT_SORT,
+    dir: Filter = "",
+) -> dict:
+    """The list's query string, cleaned: what the form shows back and the links carry on."""
+    sort = sort if sort in SORTS else DEFAULT_SORT
+    natural_dir = "desc" if sort in DESCENDING_FIRST else "asc"
+    return {
+        "queue": queue if queue in QUEUES else DEFAULT_QUEUE,
+        "status": list(known_statuses(status or [])),
+        "priority": list(known_priorities(priority or [])),
+        "category": _id_text(category),
+        "group": _id_text(group),
+        "assignee": _id_text(assignee),
+        "tag": _clean(tag, TAG_LIMIT),
+        "customer": _clean(customer),
+        "customer_id": _id_text(customer_id),
+        "from": _clean(date_from, 20),
+        "to": _clean(date_to, 20),
+        "q": _clean(q),
+        "sort": sort if sort != DEFAULT_SORT else "",
+        "dir": dir if dir in ("asc", "desc") and dir != natural_dir else "",
+    }
+
+
+ListForm = Annotated[dict, Depends(list_form)]
+
+
+def _uuid(text: str) -> uuid.UUID | None:
+    return uuid.UUID(text) if text else None
+
+
+def _read_filters(
+    request: Request, form: dict, zone: ZoneInfo
+) -> tuple[TicketFilters, dict[str, str]]:
+    errors: dict[str, str] = {}
+    first = read_day(form["from"], "from", errors, request)
+    last = read_day(form["to"], "to", errors, request)
+    check_day_order(first, last, errors, request)
+    sort = form["sort"] or DEFAULT_SORT
+    natural_descending = sort in DESCENDING_FIRST
+    filters = TicketFilters(
+        queue=form["queue"],
+        statuses=tuple(form["status"]),
+        priorities=tuple(form["priority"]),
+        category_id=_uuid(form["category"]),
+        group_id=_uuid(form["group"]),
+        assignee_id=_uuid(form["assignee"]),
+        tag=form["tag"],
+        customer_id=_uuid(form["customer_id"]),
+        customer=form["customer"],
+        created_from=first,
+        created_to=last,
+        time_zone=zone.key,
+        search=form["q"],
+        sort=sort,
+        descending=not natural_descending if form["dir"] else natural_descending,
+    )
+    return filters, errors
+
+
+def _url(path: str, form: dict) -> Callable[..., str]:
+    """url(page=2) → this list's address with that change; None or "" drops a parameter."""
+
+    def url(**changes: object) -> str:
+        merged = {**form, **{key: "" if v is None else v for key, v in changes.items()}}
+        pairs = [
+            (key, item)
+            for key, value in merged.items()
+            for item in (value if isinstance(value, list) else [value])
+            if item not in ("", None)
+        ]
+        return path + (f"?{urlencode(pairs)}" if pairs else "")
+
+    return url
+
+
+@router.get("", dependencies=[Depends(load_ticket_queue_counts)])
+async def ticket_list(
+    request: Request,
+    principal: Viewer,
+    db: SessionDep,
+    settings: SettingsDep,
+    form: ListForm,
+    page: Filter = "1",
+) -> Response:
+    zone = viewer_zone(principal, settings)
+    filters, errors = _read_filters(request, form, zone)
+    results: Page[TicketRow] = (
+        Page([], 0, 1, 25)
+        if errors
+        else await list_tickets(db, principal.user_id, filters, page_number(page))
+    )
+    url = _url("/staff/tickets", form)
+    return render(
+        request,
+        "staff/tickets/index.html",
+        {
+            "principal": principal,
+            "form": form,
+            "errors": errors,
+            "filtered": any(form[key] for key in FILTER_KEYS),
+            "results": results,
+            "sort": filters.sort,
+            "descending": filters.descending,
+            "url": url,
+            "here": url(page=results.number if results.number > 1 else None),
+            "csv_url": _url("/staff/tickets/export.csv", form)(),
+            "zone": zone,
+            "categories": await category_choices(db),
+            "groups": await group_choices(db),
+            "agents": await agent_choices(db),
+            "statuses": ticket_labels.STATUS,
+            "priorities": ticket_labels.PRIORITY,
+            "queues": ticket_labels.QUEUE,
+            "queue_name": translate(request, ticket_labels.QUEUE[filters.queue]),
+        },
+        status_code=422 if errors else 200,
+        block="results",
+    )
+
+
+@router.get("/export.csv")
+async def ticket_export(
+    request: Request,
+    principal: Viewer,
+    db: SessionDep,
+    settings: SettingsDep,
+    form: ListForm,
+) -> Response:
+    zone = viewer_zone(principal, settings)
+    filters, errors = _read_filters(request, form, zone)
+    if errors:
+        return await ticket_list(request, principal, db, settings, form)
+    async with db.begin():
+        # Who took a copy of the desk, and of which part, is on the audit trail.
+        audit.record(
+            db, actor_of(request), "tickets.export", target_type="ticket",
+            after={key: value for key, value in form.items() if value},
+        )  # fmt: skip
+    stamp = datetime.now(zone).strftime("%Y%m%d-%H%M")
+    rows = _export_rows(request, principal.user_id, filters, zone)
+    return csv_download(csv_lines(_export_header(request), rows), f"tickets-{stamp}.csv")
+
+
+def _export_header(request: Request) -> list[str]:
+    return [
+        translate(request, "Number"),
+        translate(request, "Subject"),
+        translate(request, "Customer"),
+        translate(request, "Requester"),
+        translate(request, "Status"),
+        translate(request, "Priority"),
+        translate(request, "Category"),
+        translate(request, "Group"),
+        translate(request, "Assignee"),
+        translate(request, "Tags"),
+        translate(request, "SLA"),
+        translate(request, "First response due"),
+        translate(request, "Resolution due"),
+        translate(request, "Created"),
+        translate(request, "Updated"),
+    ]
+
+
+async def _export_rows(
+    request: Request, viewer_id: uuid.UUID, filters: TicketFilters, zone: ZoneInfo
+) -> AsyncIterator[tuple[object, ...]]:
+    def word(table: dict[str, str], value: str) -> str:
+        return translate(request, table[value]) if value in table else value
+
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(zone).isoformat(timespec="minutes") if moment else ""
+
+    # Its own session: the request's one is closed before the body is streamed.
+    async with request.app.state.sessionmaker() as db, db.begin():
+        async for ticket in stream_tickets(db, viewer_id, filters):
+            yield (
+                ticket.number,
+                ticket.subject,
+                ticket.customer_name,
+                ticket.requester_name,
+                word(ticket_labels.STATUS, ticket.status),
+                word(ticket_labels.PRIORITY, ticket.priority),
+                ticket.category_name,
+                ticket.group_name,
+                ticket.assignee_name,
+                ", ".join(ticket.tags),
+                word(ticket_labels.SLA, ticket.sla_state),
+                when(ticket.first_response_due),
+                when(ticket.resolution_due),
+                when(ticket.created_at),
+                when(ticket.updated_at),
+            )
