@@ -70,6 +70,8 @@ BUMP_TICKET_COUNTER = text(
     "ON CONFLICT (year) DO UPDATE SET last_value = ticket_number_counters.last_value + 1 "
     "RETURNING last_value"
 )
+# COALESCE needs a tsvector on both sides: a ticket indexed before has terms, a new one NULL.
+NO_TERMS = text("''::tsvector")
 # Holidays copied into a workflow's policy snapshot: enough for any realistic ticket.
 HOLIDAY_HORIZON = timedelta(days=2 * 366)
 
@@ -316,7 +318,7 @@ class TicketActivities:
                 and await _add_message(db, ticket_id, change.message, change.at)
                 and not change.message.internal
             ):
-                values["search_vector"] = func.coalesce(Ticket.search_vector, "").op("||")(
+                values["search_vector"] = func.coalesce(Ticket.search_vector, NO_TERMS).op("||")(
                     search_terms(change.message.body)
                 )
             await _add_events(db, ticket_id, change.events, change.at)
@@ -364,8 +366,8 @@ class TicketActivities:
                 update(Ticket)
                 .where(Ticket.id == target)
                 .values(
-                    search_vector=func.coalesce(Ticket.search_vector, "").op("||")(
-                        func.coalesce(source_terms, "")
+                    search_vector=func.coalesce(Ticket.search_vector, NO_TERMS).op("||")(
+                        func.coalesce(source_terms, NO_TERMS)
                     )
                 )
             )

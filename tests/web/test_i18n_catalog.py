@@ -58,8 +58,12 @@ def test_template_is_up_to_date_with_the_sources(tmp_path: Path, monkeypatch) ->
     fresh = set(_messages(_read(extracted)))
     committed = set(_messages(_read(POT)))
     assert fresh, "extraction found no message at all: is babel.cfg right?"
-    assert not fresh - committed, f"messages missing from messages.pot: {sorted(fresh - committed)}"
-    assert not committed - fresh, f"stale messages in messages.pot: {sorted(committed - fresh)}"
+    assert not fresh - committed, (
+        f"messages missing from messages.pot: {sorted(fresh - committed, key=str)}"
+    )
+    assert not committed - fresh, (
+        f"stale messages in messages.pot: {sorted(committed - fresh, key=str)}"
+    )
 
 
 @pytest.mark.parametrize("locale", TRANSLATED)
