@@ -140,7 +140,8 @@ class EmailActivities:
                 insert(EmailOutbox)
                 .values(
                     idempotency_key=request.idempotency_key,
-                    message_id=message_id_for(request.idempotency_key, self._smtp.mail_domain),
+                    message_id=request.message_id
+                    or message_id_for(request.idempotency_key, self._smtp.mail_domain),
                     template=request.template,
                     locale=request.locale,
                     to_address=request.to,
@@ -149,6 +150,7 @@ class EmailActivities:
                     body_html=rendered.html,
                     subject_type=request.subject_type,
                     subject_id=request.subject_id,
+                    related_id=request.related_id,
                     status=EmailStatus.PENDING,
                     attempts=0,
                     last_error="",

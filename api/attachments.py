@@ -14,6 +14,7 @@ import asyncio
 import codecs
 import contextlib
 import hashlib
+import io
 import os
 import re
 import tempfile
@@ -207,15 +208,23 @@ def _content_type(source: BinaryIO, scan: _Scan, filename: str) -> str:
     raise UploadRefused(MISMATCH, filename)
 
 
-def _check(upload: UploadFile, filename: str, limit: int) -> PendingFile:
+def _check(source: BinaryIO, filename: str, limit: int) -> PendingFile:
     # Runs in a worker thread: reading a spooled upload may touch the disk.
-    scan = _scan(upload.file, limit)
+    scan = _scan(source, limit)
     if scan is None:
         raise UploadRefused(TOO_LARGE, filename, limit=_megabytes(limit))
     if scan.size == 0:
         raise UploadRefused(EMPTY, filename)
-    content_type = _content_type(upload.file, scan, filename)
-    return PendingFile(filename, content_type, scan.size, scan.sha256, upload.file)
+    content_type = _content_type(source, scan, filename)
+    return PendingFile(filename, content_type, scan.size, scan.sha256, source)
+
+
+def check_bytes(data: bytes, filename: str, limit: int) -> PendingFile:
+    """The same checks for a file that did not come through a form (a mail's attachment)."""
+    name = clean_filename(filename)
+    if not name:
+        raise UploadRefused(NAMELESS)
+    return _check(io.BytesIO(data), name, limit)
 
 
 def _megabytes(size: int) -> str:
@@ -240,7 +249,9 @@ async def read_uploads(settings: Settings, uploads: list[UploadFile]) -> list[Pe
         filename = clean_filename(upload.filename or "")
         if not filename:
             raise UploadRefused(NAMELESS)
-        pending.append(await asyncio.to_thread(_check, upload, filename, settings.upload_max_bytes))
+        pending.append(
+            await asyncio.to_thread(_check, upload.file, filename, settings.upload_max_bytes)
+        )
     return pending
 
 
@@ -248,18 +259,23 @@ async def read_uploads(settings: Settings, uploads: list[UploadFile]) -> list[Pe
 
 
 def stored_path(settings: Settings, sha256: str) -> Path:
+    return stored_at(settings.uploads_path, sha256)
+
+
+def stored_at(uploads: Path, sha256: str) -> Path:
     """Where the bytes of that hash live. Refuses anything but a hash, so a row can never point
     a download outside the uploads folder."""
     if not _SHA256.fullmatch(sha256):
         raise ValueError(f"not a sha256: {sha256!r}")
-    return settings.uploads_path / sha256[:2] / sha256
+    return uploads / sha256[:2] / sha256
 
 
-def _write(settings: Settings, file: PendingFile) -> None:
-    target = stored_path(settings, file.sha256)
+def save_file(uploads: Path, file: PendingFile) -> None:
+    """Blocking: write a checked file under its hash (run it in a thread from async code)."""
+    target = stored_at(uploads, file.sha256)
     if target.exists():
         return  # content-addressed: these bytes are already here
-    settings.uploads_path.mkdir(mode=0o750, parents=True, exist_ok=True)
+    uploads.mkdir(mode=0o750, parents=True, exist_ok=True)
     target.parent.mkdir(mode=0o750, exist_ok=True)
     # A temporary file in the same folder, renamed over the target: readers never see half a
     # file, and two requests storing the same bytes at once both end with the same file.
@@ -287,7 +303,7 @@ async def store(settings: Settings, files: list[PendingFile]) -> list[Attachment
     """Write checked files under their hash and describe them for the ticket workflow."""
     attachments = []
     for file in files:
-        await asyncio.to_thread(_write, settings, file)
+        await asyncio.to_thread(save_file, settings.uploads_path, file)
         attachments.append(
             Attachment(
                 id=str(uuid.uuid4()),

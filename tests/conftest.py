@@ -31,6 +31,7 @@ from cli.ports import free_port
 from cli.temporal_dev import SQLITE_PRAGMAS, venv_binary
 from db.session import create_engine, create_sessionmaker
 from tests.support.accounts import make_person, sign_in
+from tests.support.imap_server import ImapServer
 from tests.support.smtp_sink import SmtpSink
 from web.app import create_app
 from workflows import search_attributes
@@ -117,6 +118,15 @@ async def smtp_sink() -> AsyncIterator[SmtpSink]:
     sink.start()
     yield sink
     sink.stop()
+
+
+@pytest.fixture(scope="session")
+def imap_server(scratch_dir: Path) -> Iterator[ImapServer]:
+    """Debian's dovecot on a free port; tests add their own accounts."""
+    server = ImapServer(scratch_dir / "dovecot", free_port())
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)

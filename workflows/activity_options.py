@@ -29,3 +29,15 @@ EMAIL = {
         non_retryable_error_types=["EmailRejected", "TemplateMissing"],
     ),
 }
+
+# IMAP: a fetch or a flag takes seconds; an unreachable server is reported on the mailbox's row
+# by the activity itself (not retried here: the next scheduled poll tries again).
+IMAP = {
+    "start_to_close_timeout": timedelta(minutes=5),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=10,
+    ),
+}

@@ -34,6 +34,11 @@ class SendEmail:
     headers: dict[str, str] = field(default_factory=dict)
     # Automatic mail is marked so that auto-responders do not answer it (RFC 3834).
     automatic: bool = True
+    # The Message-ID, when the caller's threading needs one it can recognise (a ticket's);
+    # otherwise one is derived from the idempotency key.
+    message_id: str = ""
+    # The record inside the subject it is about (a ticket's message), for its delivery status.
+    related_id: str = ""
 
 
 @dataclass

@@ -212,6 +212,20 @@ class MergedIn:
     author: Author
 
 
+@dataclass
+class InboundEmail:
+    """A mail the mailbox poller threaded to this ticket. `request_id` is the inbound mail's id
+    (derived from its Message-ID) and becomes the message id, so a mail delivered twice is on
+    the ticket once."""
+
+    request_id: str
+    author: Author
+    body: str
+    attachments: list[Attachment] = field(default_factory=list)
+    # An auto-reply (out of office…): kept on the ticket, changes nothing, answers nobody.
+    automatic: bool = False
+
+
 # ---------------------------------------------------------------- the query answer
 
 

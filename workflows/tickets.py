@@ -40,6 +40,7 @@ from workflows.ticket_messages import (
     AutoAssign,
     EventRecord,
     GroupAutomation,
+    InboundEmail,
     Merge,
     MergedIn,
     MessageRecord,
@@ -569,6 +570,28 @@ class TicketWorkflow:
                                     key=f"{state.ticket_id}:merged:{merged.from_ticket_id}")],
             )  # fmt: skip
 
+    @workflow.signal
+    async def inbound_email(self, mail: InboundEmail) -> None:
+        """A customer's mail, threaded here by the mailbox poller (a signal: the poller cannot
+        wait on updates, and what a ticket cannot take was decided before sending)."""
+        async with self._lock:
+            if self._replayed(mail.request_id):
+                return
+            now = workflow.now()
+            if mail.automatic:
+                await self._write(
+                    now,
+                    message=MessageRecord(
+                        mail.request_id, mail.author, mail.body, False, "email", mail.attachments
+                    ),
+                    events=[self._event("auto_reply_received", mail.author, {},
+                                        key=mail.request_id)],
+                )  # fmt: skip
+            else:
+                reply = Reply(mail.request_id, mail.author, mail.body, mail.attachments)
+                await self._customer_message(reply, now, channel="email")
+            self._state.message_count += 1
+
     # ------------------------------------------------------------------ replies
 
     async def _agent_reply(self, message: Reply, now: datetime) -> None:
@@ -590,7 +613,9 @@ class TicketWorkflow:
         )  # fmt: skip
         self._notify("agent_replied", actor=message.author, message_id=message.request_id)
 
-    async def _customer_message(self, message: Reply, now: datetime) -> None:
+    async def _customer_message(
+        self, message: Reply, now: datetime, channel: str | None = None
+    ) -> None:
         state = self._state
         events = [self._event("customer_replied", message.author, {}, key=message.request_id)]
         if ticket_rules.is_resolved(state.status):
@@ -605,8 +630,8 @@ class TicketWorkflow:
         await self._write(
             now,
             message=MessageRecord(
-                message.request_id, message.author, message.body, False, self._state.channel,
-                message.attachments,
+                message.request_id, message.author, message.body, False,
+                channel or self._state.channel, message.attachments,
             ),
             events=events,
         )  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,15 +17,17 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.email import EmailActivities, SmtpConfig
+from activities.mail_ingest import MailActivities, MailConfig
 from activities.ticket_notifications import TicketNotificationActivities
 from activities.tickets import TicketActivities
 from api.settings import Settings, get_settings
 from api.temporal import connect_temporal
 from db.session import create_engine, create_sessionmaker
+from workflows.mailbox_poll import MailboxPollWorkflow
 from workflows.outbound_email import OutboundEmailWorkflow
 from workflows.tickets import TicketWorkflow
 
-WORKFLOWS: Sequence[type] = (OutboundEmailWorkflow, TicketWorkflow)
+WORKFLOWS: Sequence[type] = (OutboundEmailWorkflow, TicketWorkflow, MailboxPollWorkflow)
 
 
 def smtp_config(settings: Settings) -> SmtpConfig:
@@ -40,6 +43,19 @@ def smtp_config(settings: Settings) -> SmtpConfig:
     )
 
 
+def mail_config(settings: Settings) -> MailConfig:
+    return MailConfig(
+        secret_key=settings.secret,
+        uploads=settings.uploads_path,
+        max_file_bytes=settings.upload_max_bytes,
+        max_files=settings.upload_max_files,
+        mail_domain=settings.mail_domain,
+        mail_from=parseaddr(settings.mail_from)[1],
+        default_locale=settings.default_locale,
+        base_url=settings.base_url,
+    )
+
+
 def build_activities(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> list[Callable[..., Any]]:
@@ -48,6 +64,7 @@ def build_activities(
     notifications = TicketNotificationActivities(
         sessionmaker, settings.base_url, settings.mail_domain
     )
+    mail = MailActivities(sessionmaker, mail_config(settings))
     return [
         email.send_email,
         email.record_email_failure,
@@ -58,6 +75,8 @@ def build_activities(
         tickets.record_ticket_change,
         tickets.move_ticket_records,
         notifications.plan_ticket_notifications,
+        mail.fetch_mail,
+        mail.mark_processed,
     ]
 
 

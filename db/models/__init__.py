@@ -20,6 +20,14 @@ from db.models.identity import (
     UserRole,
     UserStatus,
 )
+from db.models.mail import (
+    GroupMailSettings,
+    InboundMessage,
+    MailAcknowledgement,
+    MailBlocklistEntry,
+    Mailbox,
+    UndeliverableAddress,
+)
 from db.models.tickets import (
     BusinessCalendar,
     CalendarHoliday,
@@ -52,6 +60,11 @@ __all__ = [
     "CustomerStatus",
     "EmailOutbox",
     "EmailStatus",
+    "GroupMailSettings",
+    "InboundMessage",
+    "MailAcknowledgement",
+    "MailBlocklistEntry",
+    "Mailbox",
     "OneTimeToken",
     "OneTimeTokenPurpose",
     "RefreshToken",
@@ -69,6 +82,7 @@ __all__ = [
     "TicketNumberCounter",
     "TicketPresence",
     "TicketWatcher",
+    "UndeliverableAddress",
     "User",
     "UserKind",
     "UserRole",

@@ -36,6 +36,9 @@ class EmailOutbox(Base):
     # What the email is about, so a ticket or invoice timeline can show its deliveries.
     subject_type: Mapped[str] = mapped_column(String(50), default="", index=True)
     subject_id: Mapped[str] = mapped_column(String(100), default="", index=True)
+    # The record inside the subject it is about (a ticket's message), for that record's
+    # delivery status.
+    related_id: Mapped[str] = mapped_column(String(100), default="", server_default="")
     status: Mapped[EmailStatus] = mapped_column(
         Enum(EmailStatus, name="email_status", values_callable=lambda e: [m.value for m in e]),
         default=EmailStatus.PENDING,

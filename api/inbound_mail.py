@@ -1,0 +1,96 @@
+"""What a stored inbound mail becomes for the ticket workflow: a new ticket (`OpenTicket`) or a
+message on an existing one (`InboundEmail`). Built from the `inbound_messages` row alone, so the
+poller's retries and an agent's decision on held mail produce the very same messages (same ids:
+the mail's id is the message's, and the ticket's when it opens one)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import InboundMessage, Mailbox, User
+from workflows.mail_messages import InboundDecision
+from workflows.outbound_email import SendEmail
+from workflows.ticket_messages import Attachment, Author, InboundEmail, OpenTicket
+
+SUBJECT_LIMIT = 200
+
+
+def sender_label(row: InboundMessage) -> str:
+    if row.from_name and row.from_address:
+        return f"{row.from_name} <{row.from_address}>"[:200]
+    return (row.from_name or row.from_address or "?")[:200]
+
+
+def author_of(row: InboundMessage, user: User | None) -> Author:
+    """The contact who wrote, or the sender as the mail names them (not a user of ours)."""
+    if user is not None:
+        return Author(str(user.id), user.full_name, "customer")
+    return Author(None, sender_label(row), "customer")
+
+
+def ticket_subject(row: InboundMessage) -> str:
+    if row.subject.strip():
+        return row.subject.strip()[:SUBJECT_LIMIT]
+    first_line = next((line.strip() for line in row.body.splitlines() if line.strip()), "")
+    return first_line[:SUBJECT_LIMIT] or "—"
+
+
+def attachments_of(row: InboundMessage) -> list[Attachment]:
+    return [Attachment(**stored) for stored in row.attachments]
+
+
+def open_request(
+    row: InboundMessage, author: Author, *, customer_id: str, group_id: str | None, locale: str,
+    follow_up_of: str | None = None,
+) -> OpenTicket:  # fmt: skip
+    return OpenTicket(
+        ticket_id=str(row.id),
+        subject=ticket_subject(row),
+        body=row.body,
+        customer_id=customer_id,
+        requester=author,
+        channel="email",
+        group_id=group_id,
+        attachments=attachments_of(row),
+        follow_up_of=follow_up_of,
+        locale=locale,
+    )
+
+
+def appended(row: InboundMessage, author: Author) -> InboundEmail:
+    return InboundEmail(
+        request_id=str(row.id),
+        author=author,
+        body=row.body,
+        attachments=attachments_of(row),
+        automatic=row.kind == "auto_reply",
+    )
+
+
+async def decision_for(
+    db: AsyncSession, row: InboundMessage, mailbox: Mailbox | None, answer: SendEmail | None, *,
+    default_locale: str,
+) -> InboundDecision:  # fmt: skip
+    """The poller's decision for a stored mail, from its row."""
+    user = await db.get(User, row.author_id) if row.author_id else None
+    author = author_of(row, user)
+    locale = user.locale if user is not None and user.locale else default_locale
+    group_id = str(mailbox.group_id) if mailbox is not None and mailbox.group_id else None
+    customer_id = str(row.customer_id) if row.customer_id else ""
+    if row.status == "ticket" and customer_id:
+        request = open_request(
+            row, author, customer_id=customer_id, group_id=group_id, locale=locale
+        )
+        return InboundDecision(str(row.id), "open", str(row.id), open_ticket=request)
+    if row.status == "reply" and row.ticket_id is not None:
+        follow_up = open_request(
+            row, author, customer_id=customer_id, group_id=group_id, locale=locale,
+            follow_up_of=str(row.ticket_id),
+        ) if customer_id else None  # fmt: skip
+        return InboundDecision(
+            str(row.id), "append", str(row.ticket_id), open_ticket=follow_up,
+            email=appended(row, author),
+        )  # fmt: skip
+    if row.status == "rejected" and answer is not None:
+        return InboundDecision(str(row.id), "reject", rejection=answer)
+    return InboundDecision(str(row.id), "none")
