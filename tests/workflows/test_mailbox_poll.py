@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from activities.mail_threading import inbound_id
 from db.models import Ticket, TicketMessage
 from tests.support.accounts import make_person
 from tests.support.desks import make_desk
