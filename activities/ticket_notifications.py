@@ -14,8 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.mail_answers import acknowledgement, may_answer, sender_of
+from activities.mail_routing import undeliverable
+from activities.mail_threading import ticket_message_id, ticket_root_id
 from db.models import (
     Customer,
+    GroupMailSettings,
+    InboundMessage,
     Role,
     SupportGroup,
     SupportGroupMember,
@@ -40,11 +45,14 @@ CONVERSATION_EXCERPT = 5
 
 class TicketNotificationActivities:
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], base_url: str, mail_domain: str
-    ) -> None:
+        self, sessionmaker: async_sessionmaker[AsyncSession], base_url: str, mail_domain: str,
+        mail_from: str = "", default_locale: str = "fr",
+    ) -> None:  # fmt: skip
         self._sessionmaker = sessionmaker
         self._base_url = base_url
         self._mail_domain = mail_domain
+        self._mail_from = mail_from
+        self._default_locale = default_locale
 
     @activity.defn(name=PLAN_TICKET_NOTIFICATIONS)
     async def plan_ticket_notifications(self, request: NotificationRequest) -> Notifications:
@@ -52,8 +60,12 @@ class TicketNotificationActivities:
             ticket = await db.get(Ticket, uuid.UUID(request.ticket_id))
             if ticket is None:
                 return Notifications()
+            if request.kind == "opened" and ticket.channel == "email":
+                return await self._acknowledge(db, ticket, request)
             recipients = await self._recipients(db, ticket, request)
-            if not recipients:
+            # Mail from someone who is not (yet) a user is answered where it came from.
+            sender = await sender_of(db, str(ticket.id)) if _to_sender(ticket, request) else None
+            if not recipients and sender is None:
                 return Notifications()
             customer = await db.get(Customer, ticket.customer_id)
             actor = await db.get(User, uuid.UUID(request.actor_id)) if request.actor_id else None
@@ -63,38 +75,85 @@ class TicketNotificationActivities:
                 else None
             )
             conversation = await _public_conversation(db, ticket.id)
+            addresses = [u.email for u in recipients] + ([sender.from_address] if sender else [])
+            bouncing = await undeliverable(db, addresses)
+            shared = {
+                "kind": request.kind,
+                "number": ticket.number,
+                "subject": ticket.subject,
+                "customer": customer.name if customer else "",
+                "status_label": STATUS_LABELS[ticket.status],
+                "priority": ticket.priority,
+                "actor": actor.full_name if actor else "",
+                "body": message.body if message else "",
+                **request.data,
+            }
+            # (key, address, name, locale, for a customer)
+            targets = [
+                (f"{request.key}:{user.id}", user.email, user.full_name, user.locale,
+                 user.kind == UserKind.CUSTOMER)
+                for user in recipients
+            ]  # fmt: skip
+            if sender is not None:
+                targets.append(
+                    (f"{request.key}:sender", sender.from_address,
+                     sender.from_name or sender.from_address, self._default_locale, True)
+                )  # fmt: skip
             emails = []
-            for user in recipients:
-                for_customer = user.kind == UserKind.CUSTOMER
+            for key, address, name, locale, for_customer in targets:
                 if for_customer and message is not None and message.internal:
                     continue  # never, whatever asked for it
+                if address.lower() in bouncing:
+                    continue  # a permanent bounce came back for it: an agent must look
                 emails.append(
                     SendEmail(
-                        idempotency_key=f"{request.key}:{user.id}",
-                        to=user.email,
+                        idempotency_key=key,
+                        to=address,
                         template=TEMPLATE,
                         context={
-                            "kind": request.kind,
-                            "name": user.full_name,
-                            "number": ticket.number,
-                            "subject": ticket.subject,
-                            "customer": customer.name if customer else "",
-                            "status_label": STATUS_LABELS[ticket.status],
-                            "priority": ticket.priority,
-                            "actor": actor.full_name if actor else "",
-                            "body": message.body if message else "",
+                            **shared,
+                            "name": name,
                             "conversation": conversation if for_customer else [],
-                            "url": self._ticket_url(ticket.id, for_customer),
-                            **request.data,
+                            "url": self._ticket_url(ticket.id, for_customer)
+                            if for_customer is False or ticket.requester_id
+                            else "",
                         },
-                        locale=user.locale,
+                        locale=locale,
                         subject_type="ticket",
                         subject_id=str(ticket.id),
-                        headers=self._threading(ticket),
+                        headers=await self._threading(db, ticket),
                         automatic=request.kind != "agent_replied",
+                        message_id=ticket_message_id(ticket.id, key, self._mail_domain),
+                        related_id=request.message_id or "",
                     )
                 )
             return Notifications(emails)
+
+    async def _acknowledge(
+        self, db: AsyncSession, ticket: Ticket, request: NotificationRequest
+    ) -> Notifications:
+        """A new ticket opened by mail: at most one acknowledgement per sender per 24 hours,
+        never to an automatic mail, a bounce or our own addresses (see `mail_answers`)."""
+        inbound = await sender_of(db, str(ticket.id))
+        if inbound is None:
+            return Notifications()
+        group = await db.get(GroupMailSettings, ticket.group_id) if ticket.group_id else None
+        if group is not None and not group.acknowledge:
+            return Notifications()
+        key = f"{request.key}:ack"
+        allowed = await may_answer(db, inbound, key, self._mail_from)
+        await db.commit()
+        if not allowed:
+            return Notifications()
+        requester = await db.get(User, ticket.requester_id) if ticket.requester_id else None
+        email = acknowledgement(
+            inbound, key=key, ticket_id=str(ticket.id), number=ticket.number,
+            subject=ticket.subject, group_text=group.acknowledgement_text if group else "",
+            locale=requester.locale if requester else self._default_locale,
+            url=self._ticket_url(ticket.id, True) if requester else "",
+            domain=self._mail_domain,
+        )  # fmt: skip
+        return Notifications([email])
 
     async def _recipients(
         self, db: AsyncSession, ticket: Ticket, request: NotificationRequest
@@ -151,10 +210,29 @@ class TicketNotificationActivities:
         area = "portal" if for_customer else "staff"
         return f"{self._base_url}/{area}/tickets/{ticket_id}"
 
-    def _threading(self, ticket: Ticket) -> dict[str, str]:
-        # Every email about a ticket refers to the same root id, so mail clients thread them.
-        root = f"<ticket.{ticket.id}@{self._mail_domain}>"
-        return {"In-Reply-To": root, "References": root}
+    async def _threading(self, db: AsyncSession, ticket: Ticket) -> dict[str, str]:
+        """Every email about a ticket refers to the same root id, so mail clients thread them,
+        and to the mail that opened it, if one did; Outlook's autoresponders are told not to
+        answer."""
+        references = [ticket_root_id(ticket.id, self._mail_domain)]
+        if ticket.channel == "email":
+            opening = await db.get(InboundMessage, ticket.id)
+            if opening is not None:
+                references.append(opening.message_id)
+        return {
+            "In-Reply-To": references[-1],
+            "References": " ".join(references),
+            "X-Auto-Response-Suppress": "All",
+        }
+
+
+def _to_sender(ticket: Ticket, request: NotificationRequest) -> bool:
+    return (
+        ticket.channel == "email"
+        and ticket.requester_id is None
+        and request.kind in CUSTOMER_KINDS
+        and request.kind != "opened"
+    )
 
 
 async def _watchers(db: AsyncSession, ticket_id: uuid.UUID) -> list[uuid.UUID]:

@@ -62,8 +62,9 @@ def build_activities(
     email = EmailActivities(sessionmaker, smtp_config(settings))
     tickets = TicketActivities(sessionmaker, settings.time_zone)
     notifications = TicketNotificationActivities(
-        sessionmaker, settings.base_url, settings.mail_domain
-    )
+        sessionmaker, settings.base_url, settings.mail_domain,
+        mail_from=parseaddr(settings.mail_from)[1], default_locale=settings.default_locale,
+    )  # fmt: skip
     mail = MailActivities(sessionmaker, mail_config(settings))
     return [
         email.send_email,

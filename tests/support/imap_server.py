@@ -1,6 +1,8 @@
 """A real IMAP server for tests: Debian's dovecot from a standalone configuration (its own
-base_dir under a scratch folder, 127.0.0.1 on a free port, no TLS, a passwd-file of test
-accounts, mail stored as user `nobody`). Mail arrives with IMAP APPEND, as from any MTA."""
+base_dir under a scratch folder, 127.0.0.1 on a free port, no TLS, mail stored as user
+`nobody`). Every user name exists, with the one test password, so each test takes a fresh
+account just by naming it (a passwd-file is re-read only when its mtime's second changes, too
+coarse for tests adding accounts). Mail arrives with IMAP APPEND, as from any MTA."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+
+PASSWORD = "imap-test-password"
 
 CONFIG = """\
 base_dir = {base}/run
@@ -38,8 +42,8 @@ service anvil {{
   chroot =
 }}
 passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {base}/passwd
+  driver = static
+  args = password={password}
 }}
 userdb {{
   driver = static
@@ -63,9 +67,8 @@ class ImapServer:
         mail = self.base / "mail"
         mail.mkdir(exist_ok=True)
         shutil.chown(mail, user="nobody")
-        (self.base / "passwd").write_text("")
         config = self.base / "dovecot.conf"
-        config.write_text(CONFIG.format(base=self.base, port=self.port))
+        config.write_text(CONFIG.format(base=self.base, port=self.port, password=PASSWORD))
         self._process = subprocess.Popen(
             [executable, "-F", "-c", str(config)],
             stdout=subprocess.DEVNULL,
@@ -90,10 +93,6 @@ class ImapServer:
     def log(self) -> str:
         path = self.base / "dovecot.log"
         return path.read_text() if path.exists() else ""
-
-    def add_account(self, username: str, password: str) -> None:
-        with (self.base / "passwd").open("a") as accounts:
-            accounts.write(f"{username}:{{PLAIN}}{password}\n")
 
     def client(self, username: str, password: str) -> imaplib.IMAP4:
         client = imaplib.IMAP4(self.host, self.port)

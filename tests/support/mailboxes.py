@@ -11,11 +11,9 @@ from email.utils import format_datetime, make_msgid
 
 from api.support.mailbox_passwords import encrypt_password
 from db.models import InboundMessage, Mailbox
-from tests.support.imap_server import ImapServer
+from tests.support.imap_server import PASSWORD, ImapServer
 from workflows.mail_messages import PollMailbox
 from workflows.mailbox_poll import MailboxPollWorkflow
-
-PASSWORD = "imap-test-password"
 
 
 @dataclass
@@ -37,7 +35,6 @@ async def make_mailbox(
 ) -> TestMailbox:
     unique = uuid.uuid4().hex[:10]
     username = f"support-{unique}"
-    server.add_account(username, PASSWORD)
     address = f"{username}@cloudmanager.localhost"
     async with sessionmaker() as db, db.begin():
         mailbox = Mailbox(
