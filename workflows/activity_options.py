@@ -34,6 +34,8 @@ EMAIL = {
 # by the activity itself (not retried here: the next scheduled poll tries again).
 IMAP = {
     "start_to_close_timeout": timedelta(minutes=5),
+    # The fetch heartbeats after each mail: a worker that dies mid-batch is noticed in seconds.
+    "heartbeat_timeout": timedelta(seconds=15),
     "retry_policy": RetryPolicy(
         initial_interval=timedelta(seconds=2),
         backoff_coefficient=2.0,
