@@ -1,6 +1,6 @@
 """Admin console, Support (/admin/support): the helpdesk configuration. This page links the
 sections; each section is its own module, included here so the application registers one
-router: categories, groups, calendars, SLA policies, canned replies."""
+router: categories, groups, calendars, SLA policies, canned replies, mailboxes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from web.routes import (
     admin_support_calendars,
     admin_support_categories,
     admin_support_groups,
+    admin_support_mailboxes,
     admin_support_policies,
     admin_support_replies,
 )
@@ -40,5 +41,6 @@ for section in (
     admin_support_calendars,
     admin_support_policies,
     admin_support_replies,
+    admin_support_mailboxes,
 ):
     router.include_router(section.router)
