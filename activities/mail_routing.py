@@ -15,17 +15,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.mail_classification import Bounce, Classification
 from activities.mail_parsing import ParsedMail
 from activities.mail_threading import inbound_id, ticket_in_message_id, ticket_number_in
+from api.inbound_mail import UNKNOWN_SENDERS_ID, contact, unknown_senders
 from db.models import (
-    Customer,
-    CustomerKind,
-    CustomerStatus,
     EmailOutbox,
     EmailStatus,
     InboundMessage,
@@ -33,13 +31,10 @@ from db.models import (
     Ticket,
     UndeliverableAddress,
     User,
-    UserKind,
-    UserStatus,
 )
 
-# The customer record that holds unknown senders' tickets until an agent links them.
-UNKNOWN_SENDERS_ID = uuid.UUID("5e0d3f7c-0b7e-4f54-9a4e-6b2f0c3c9a01")
-UNKNOWN_SENDERS_NAME = "Unknown senders"
+__all__ = ["UNKNOWN_SENDERS_ID", "Route", "record_bounce", "route", "undeliverable"]
+
 MERGE_DEPTH = 10
 
 
@@ -83,31 +78,6 @@ async def route(
     if mailbox.unknown_sender_policy == "reject":
         return Route("rejected", "unknown_sender")
     return Route("ticket", "unknown_sender", customer_id=await unknown_senders(db))
-
-
-async def contact(db: AsyncSession, address: str) -> User | None:
-    """The active customer user with this address (addresses are unique, ignoring case)."""
-    if not address:
-        return None
-    return await db.scalar(
-        select(User).where(
-            func.lower(User.email) == address.lower(),
-            User.kind == UserKind.CUSTOMER,
-            User.status == UserStatus.ACTIVE,
-        )
-    )
-
-
-async def unknown_senders(db: AsyncSession) -> uuid.UUID:
-    await db.execute(
-        insert(Customer)
-        .values(
-            id=UNKNOWN_SENDERS_ID, kind=CustomerKind.COMPANY, name=UNKNOWN_SENDERS_NAME,
-            status=CustomerStatus.PROSPECT,
-        )
-        .on_conflict_do_nothing(index_elements=["id"])
-    )  # fmt: skip
-    return UNKNOWN_SENDERS_ID
 
 
 async def record_bounce(db: AsyncSession, bounce: Bounce) -> uuid.UUID | None:

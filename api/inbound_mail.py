@@ -5,14 +5,55 @@ the mail's id is the message's, and the ticket's when it opens one)."""
 
 from __future__ import annotations
 
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import InboundMessage, Mailbox, User
+from db.models import (
+    Customer,
+    CustomerKind,
+    CustomerStatus,
+    InboundMessage,
+    Mailbox,
+    User,
+    UserKind,
+    UserStatus,
+)
 from workflows.mail_messages import InboundDecision
 from workflows.outbound_email import SendEmail
 from workflows.ticket_messages import Attachment, Author, InboundEmail, OpenTicket
 
 SUBJECT_LIMIT = 200
+# The customer record that holds unknown senders' tickets until an agent links them.
+UNKNOWN_SENDERS_ID = uuid.UUID("5e0d3f7c-0b7e-4f54-9a4e-6b2f0c3c9a01")
+UNKNOWN_SENDERS_NAME = "Unknown senders"
+
+
+async def contact(db: AsyncSession, address: str) -> User | None:
+    """The active customer user with this address (addresses are unique, ignoring case)."""
+    if not address:
+        return None
+    return await db.scalar(
+        select(User).where(
+            func.lower(User.email) == address.lower(),
+            User.kind == UserKind.CUSTOMER,
+            User.status == UserStatus.ACTIVE,
+        )
+    )
+
+
+async def unknown_senders(db: AsyncSession) -> uuid.UUID:
+    await db.execute(
+        insert(Customer)
+        .values(
+            id=UNKNOWN_SENDERS_ID, kind=CustomerKind.COMPANY, name=UNKNOWN_SENDERS_NAME,
+            status=CustomerStatus.PROSPECT,
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )  # fmt: skip
+    return UNKNOWN_SENDERS_ID
 
 
 def sender_label(row: InboundMessage) -> str:

@@ -37,6 +37,7 @@ from web.routes import (
     portal,
     staff,
     staff_availability,
+    staff_mail,
     staff_tickets,
 )
 from web.security_headers import SecurityHeadersMiddleware
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_support,
         staff_availability,
         staff_tickets,
+        staff_mail,
         invitations,
         company,
         attachments,
