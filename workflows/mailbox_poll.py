@@ -38,6 +38,9 @@ MARK_PROCESSED = "mark_processed"
 # Mail per round: small enough that a round's payloads stay far below Temporal's limits.
 BATCH = 50
 MAX_HISTORY_EVENTS = 5_000
+# Tickets started together: each new ticket's first workflow task loads its sandbox, and fifty
+# at once on a small worker outlast the task timeout and are all retried.
+OPEN_AT_ONCE = 5
 
 
 def schedule_id(mailbox_id: str) -> str:
@@ -80,7 +83,9 @@ class MailboxPollWorkflow:
         # New tickets first, all at once; then messages to existing tickets, in mail order (a
         # reply may answer a ticket this same batch opened); rejections last.
         opening = [d for d in decisions if d.action == "open"]
-        await asyncio.gather(*(self._open(d.open_ticket) for d in opening if d.open_ticket))
+        for start in range(0, len(opening), OPEN_AT_ONCE):
+            group = opening[start : start + OPEN_AT_ONCE]
+            await asyncio.gather(*(self._open(d.open_ticket) for d in group if d.open_ticket))
         outcomes = [Outcome(d.inbound_id) for d in opening]
         for decision in decisions:
             if decision.action == "append":
