@@ -31,6 +31,7 @@ from starlette.datastructures import UploadFile
 
 from api.access import Principal
 from api.settings import Settings
+from db import file_store
 from db.models import Ticket, TicketAttachment, TicketMessage
 from i18n import N_
 from workflows.ticket_messages import Attachment
@@ -76,7 +77,6 @@ MARKUP = N_("%(name)s looks like a web page or a script, which cannot be attache
 
 CHUNK = 64 * 1024
 HEAD = 8192  # what `filetype` looks at
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 # Tags that make a browser (or an old one sniffing) treat text as a page, looked for where
 # sniffers look: the start of the file. Syslog's "<134>" or a "<user@host>" stay plain text.
 _MARKUP_TAGS = re.compile(
@@ -248,11 +248,8 @@ async def read_uploads(settings: Settings, uploads: list[UploadFile]) -> list[Pe
 
 
 def stored_path(settings: Settings, sha256: str) -> Path:
-    """Where the bytes of that hash live. Refuses anything but a hash, so a row can never point
-    a download outside the uploads folder."""
-    if not _SHA256.fullmatch(sha256):
-        raise ValueError(f"not a sha256: {sha256!r}")
-    return settings.uploads_path / sha256[:2] / sha256
+    """Where the bytes of that hash live (see db.file_store)."""
+    return file_store.path_for(settings.uploads_path, sha256)
 
 
 def _write(settings: Settings, file: PendingFile) -> None:

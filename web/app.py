@@ -31,12 +31,16 @@ from web.routes import (
     attachments,
     auth,
     company,
+    documents,
     health,
     home,
     invitations,
     portal,
     staff,
     staff_availability,
+    staff_customer,
+    staff_customer_records,
+    staff_customers,
     staff_tickets,
 )
 from web.security_headers import SecurityHeadersMiddleware
@@ -94,9 +98,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_support,
         staff_availability,
         staff_tickets,
+        staff_customers,
+        staff_customer,
+        staff_customer_records,
         invitations,
         company,
         attachments,
+        documents,
     ):
         app.include_router(module.router)
     app.include_router(api_router)
