@@ -35,6 +35,8 @@ from web.routes import (
     home,
     invitations,
     portal,
+    portal_ticket,
+    portal_tickets,
     staff,
     staff_availability,
     staff_tickets,
@@ -97,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         invitations,
         company,
         attachments,
+        portal_tickets,  # before portal_ticket: /portal/tickets/new is not a ticket id
+        portal_ticket,
     ):
         app.include_router(module.router)
     app.include_router(api_router)

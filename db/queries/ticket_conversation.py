@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import TicketAttachment, TicketEvent, TicketMessage
+from db.models import Ticket, TicketAttachment, TicketEvent, TicketMessage
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,22 @@ class TimelineEvent:
     actor_name: str
     data: dict[str, Any]
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class TicketLink:
+    id: uuid.UUID
+    number: str
+
+
+@dataclass
+class TicketLinks:
+    """Where a conversation continues: the ticket this one follows up, the one it was merged
+    into, and the follow-ups opened from it (a reply after its reopen window)."""
+
+    follow_up_of: TicketLink | None = None
+    merged_into: TicketLink | None = None
+    follow_ups: list[TicketLink] = field(default_factory=list)
 
 
 @dataclass
@@ -128,3 +144,27 @@ async def load_conversation(
     messages = await ticket_messages(db, ticket_id, include_internal=include_internal)
     events = await ticket_events(db, ticket_id) if include_events else []
     return Conversation(messages, events)
+
+
+async def ticket_links(db: AsyncSession, ticket: Ticket) -> TicketLinks:
+    """The tickets linked to `ticket`. Links stay within one customer (a follow-up and a merge
+    target are the same company's), so the reader of one may read the others."""
+    ids = {ticket.follow_up_of_id, ticket.merged_into_id} - {None}
+    rows = await db.execute(
+        select(Ticket.id, Ticket.number, Ticket.follow_up_of_id)
+        .where(
+            Ticket.customer_id == ticket.customer_id,
+            (Ticket.id.in_(ids)) | (Ticket.follow_up_of_id == ticket.id),
+        )
+        .order_by(Ticket.created_at, Ticket.id)
+    )
+    links = TicketLinks()
+    for row in rows:
+        link = TicketLink(row.id, row.number)
+        if row.id == ticket.follow_up_of_id:
+            links.follow_up_of = link
+        if row.id == ticket.merged_into_id:
+            links.merged_into = link
+        if row.follow_up_of_id == ticket.id:
+            links.follow_ups.append(link)
+    return links
