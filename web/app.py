@@ -40,6 +40,8 @@ from web.routes import (
     staff,
     staff_availability,
     staff_tickets,
+    staff_tickets_bulk,
+    staff_tickets_export,
 )
 from web.security_headers import SecurityHeadersMiddleware
 from web.templating import templates
@@ -96,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_support,
         staff_availability,
         staff_tickets,
+        staff_tickets_export,
+        staff_tickets_bulk,
         invitations,
         company,
         attachments,
