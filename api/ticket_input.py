@@ -32,6 +32,22 @@ UNKNOWN_PRIORITY = N_("Choose one of the listed priorities.")
 UNKNOWN_CATEGORY = N_("Choose one of the listed categories.")
 CUSTOMER_REQUIRED = N_("Choose the customer this ticket is for.")
 
+# Client-chosen keys (a form's hidden request id, an Idempotency-Key header) become ticket and
+# message ids, and opening a ticket whose id exists answers with that ticket (USE_EXISTING).
+# Hashed with the caller's user id, a key names something only among the caller's own requests:
+# someone else's key, even a leaked ticket id, can never reach another person's ticket.
+_REQUEST_KEYS = uuid.UUID("6f1c8a52-0b7e-4d55-9a0e-3c2f1b7d9e41")
+
+
+def request_key(principal: Principal, raw: str | None, *within: object) -> str:
+    """The id for the caller's request `raw` (within a ticket, say); a fresh one when the
+    client sent none, so that request simply has no retry protection."""
+    key = (raw or "").strip()
+    if not key:
+        return str(uuid.uuid4())
+    parts = [str(principal.user_id), *(str(item) for item in within), key]
+    return str(uuid.uuid5(_REQUEST_KEYS, "\x1f".join(parts)))
+
 
 def _clean(text: str) -> str:
     # PostgreSQL text cannot hold NUL, and nobody types one.

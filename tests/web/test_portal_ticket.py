@@ -126,6 +126,6 @@ async def test_a_reply_with_a_file_joins_the_conversation(signed_in, sessionmake
     )  # fmt: skip
 
     assert answer.status_code == 303
-    assert answer.headers["location"] == f"{path}#message-{request_id}"
+    assert answer.headers["location"].startswith(f"{path}#message-")
     page = await owner.get(path)
     assert "Voici la capture" in page.text and "capture.png" in page.text

@@ -125,14 +125,27 @@ async def test_sending_the_form_twice_opens_one_ticket(signed_in, sessionmaker):
     first = await open_through_portal(owner, subject="Deux fois", request_id=request_id)
     second = await open_through_portal(owner, subject="Deux fois", request_id=request_id)
 
-    assert (
-        first.headers["location"] == second.headers["location"] == (f"/portal/tickets/{request_id}")
-    )
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
     async with sessionmaker() as db:
         count = await db.scalar(
             select(func.count()).select_from(Ticket).where(Ticket.customer_id == company.id)
         )
     assert count == 1
+
+
+async def test_someone_elses_request_id_opens_a_ticket_of_ones_own(signed_in, sessionmaker):
+    owner, _ = await owner_and_company(signed_in, sessionmaker)
+    stranger, stranger_company = await owner_and_company(signed_in, sessionmaker)
+    request_id = str(uuid.uuid4())
+    theirs = await open_through_portal(owner, subject="Le nôtre", request_id=request_id)
+
+    mine = await open_through_portal(stranger, subject="Le mien", request_id=request_id)
+
+    assert mine.headers["location"] != theirs.headers["location"]
+    async with sessionmaker() as db:
+        ticket = await db.get(Ticket, uuid.UUID(mine.headers["location"].rsplit("/", 1)[1]))
+    assert ticket.customer_id == stranger_company.id and ticket.subject == "Le mien"
 
 
 async def test_bad_input_is_explained_and_kept_and_opens_nothing(signed_in, sessionmaker):

@@ -125,7 +125,7 @@ async def reply(
             errors=field_errors(request, problem), status_code=422,
         )  # fmt: skip
     message = Reply(
-        request_id=form["request_id"],
+        request_id=ticket_input.request_key(principal, form["request_id"], ticket.id),
         author=tickets.author_of(principal),
         body=text,
         attachments=await attachments.store(settings, pending),
@@ -174,7 +174,11 @@ async def close(
     """ "My problem is solved": the customer closes the ticket (it can be reopened within the
     window)."""
     ticket = await _ticket(db, principal, ticket_id)
-    change = SetStatus(tickets.valid_request_id(request_id), tickets.author_of(principal), "closed")
+    change = SetStatus(
+        ticket_input.request_key(principal, request_id, ticket.id),
+        tickets.author_of(principal),
+        "closed",
+    )
     return await _change(request, temporal, ticket, TicketWorkflow.set_status, change, CLOSED)
 
 
@@ -188,5 +192,7 @@ async def reopen(
     request_id: Text = "",
 ) -> Response:
     ticket = await _ticket(db, principal, ticket_id)
-    change = Reopen(tickets.valid_request_id(request_id), tickets.author_of(principal))
+    change = Reopen(
+        ticket_input.request_key(principal, request_id, ticket.id), tickets.author_of(principal)
+    )
     return await _change(request, temporal, ticket, TicketWorkflow.reopen, change, REOPENED)

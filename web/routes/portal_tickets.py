@@ -150,7 +150,6 @@ async def open_ticket(
     body: Text = "",
     files: Files = None,
 ) -> Response:
-    # The form's request id is the ticket id: a double submit opens one ticket.
     form = {
         "request_id": tickets.valid_request_id(request_id),
         "subject": subject,
@@ -161,7 +160,9 @@ async def open_ticket(
     try:
         pending = await attachments.read_uploads(settings, files or [])
         opening = await ticket_input.new_ticket(
-            db, principal, request_id=form["request_id"], subject=subject, body=body,
+            # The ticket's id comes from the form's request id: a double submit opens one ticket.
+            db, principal, request_id=ticket_input.request_key(principal, form["request_id"]),
+            subject=subject, body=body,
             priority=priority, category_id=category_id or None, channel="portal",
             attachments=[], locale=locale_of(request),
         )  # fmt: skip
