@@ -1,5 +1,5 @@
-"""Customers and their tickets for the portal and API tests: a signed-in company owner, and a
-ticket opened through the real "New ticket" form (so through the workflow)."""
+"""Customers and their tickets for the portal and API tests: a signed-in company owner, a ticket
+opened through the real "New ticket" form (so through the workflow), real API tokens."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import uuid
 
 import httpx
 
-from db.models import Customer
+from api.identity import api_tokens
+from db.models import Customer, User
 from tests.support.accounts import csrf_token
 
 
@@ -42,3 +43,12 @@ async def open_through_portal(
         ("attachments", (name, content, "application/octet-stream")) for name, content in files
     ]
     return await client.post("/portal/tickets", data=data, files=parts or None)
+
+
+async def bearer(sessionmaker, user, *scopes: str) -> dict[str, str]:
+    """Headers with a real personal API token of `user` carrying `scopes` (within their roles)."""
+    async with sessionmaker() as db, db.begin():
+        secret, _ = await api_tokens.create_personal_token(
+            db, await db.get(User, user.id), "tests", frozenset(scopes), None
+        )
+    return {"Authorization": f"Bearer {secret}"}
