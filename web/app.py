@@ -36,12 +36,16 @@ from web.routes import (
     home,
     invitations,
     portal,
+    portal_ticket,
+    portal_tickets,
     staff,
     staff_availability,
     staff_customer,
     staff_customer_records,
     staff_customers,
     staff_tickets,
+    staff_tickets_bulk,
+    staff_tickets_export,
 )
 from web.security_headers import SecurityHeadersMiddleware
 from web.templating import templates
@@ -98,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_support,
         staff_availability,
         staff_tickets,
+        staff_tickets_export,
+        staff_tickets_bulk,
         staff_customers,
         staff_customer,
         staff_customer_records,
@@ -105,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         company,
         attachments,
         documents,
+        portal_tickets,  # before portal_ticket: /portal/tickets/new is not a ticket id
+        portal_ticket,
     ):
         app.include_router(module.router)
     app.include_router(api_router)

@@ -16,15 +16,17 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.email import EmailActivities, SmtpConfig
+from activities.ticket_bulk import apply_ticket_bulk_action
 from activities.ticket_notifications import TicketNotificationActivities
 from activities.tickets import TicketActivities
 from api.settings import Settings, get_settings
 from api.temporal import connect_temporal
 from db.session import create_engine, create_sessionmaker
 from workflows.outbound_email import OutboundEmailWorkflow
+from workflows.ticket_bulk import TicketBulkWorkflow
 from workflows.tickets import TicketWorkflow
 
-WORKFLOWS: Sequence[type] = (OutboundEmailWorkflow, TicketWorkflow)
+WORKFLOWS: Sequence[type] = (OutboundEmailWorkflow, TicketWorkflow, TicketBulkWorkflow)
 
 
 def smtp_config(settings: Settings) -> SmtpConfig:
@@ -58,6 +60,7 @@ def build_activities(
         tickets.record_ticket_change,
         tickets.move_ticket_records,
         notifications.plan_ticket_notifications,
+        apply_ticket_bulk_action,
     ]
 
 

@@ -15,9 +15,9 @@ from api.email import send_outgoing
 from api.identity.accounts import InputError
 from api.routes.deps import SessionDep, SettingsDep, TemporalDep, actor_of
 from db.models import Customer
-from i18n import N_
 from db.queries.customers import customer_documents as documents_of
 from db.queries.customers import customer_notes as notes_of
+from i18n import N_
 from web.customer_pages import back_to, customer_or_404, customer_page
 from web.forms import TEXT_LIMIT, field_errors, id_or_404
 from web.templating import translate
