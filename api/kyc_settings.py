@@ -15,18 +15,9 @@ from api.audit import Actor
 from api.identity.accounts import InputError
 from db.models import AppSetting
 from i18n import N_
+from workflows.kyc_rules import REQUIREMENTS
 
 KEY = "kyc"
-# Every document a file may ask for; admins choose among them per kind of customer.
-REQUIREMENTS: dict[str, str] = {
-    "trade_register": N_("Trade register extract (registre de commerce)"),
-    "nif_certificate": N_("NIF certificate"),
-    "nis_certificate": N_("NIS certificate"),
-    "articles_of_association": N_("Articles of association (statuts)"),
-    "representative_id": N_("Identity document of the legal representative"),
-    "national_id": N_("National identity card"),
-    "proof_of_address": N_("Proof of address"),
-}
 KINDS = ("company", "individual")
 # (field, smallest, largest): days, business hours.
 LIMITS = {

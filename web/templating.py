@@ -18,10 +18,10 @@ from starlette.responses import Response
 
 import i18n
 from api.identity.totp import BACKUP_CODE_COUNT
-from api.kyc_settings import REQUIREMENTS as KYC_REQUIREMENTS
 from web.customer_labels import CUSTOMER_LABELS
 from web.flash import consume_flashes, pending_flashes
 from web.ticket_labels import TICKET_LABELS
+from workflows.kyc_rules import REQUIREMENTS as KYC_REQUIREMENTS
 from workflows.ticket_rules import STATE_TYPE as TICKET_STATE_TYPE
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"

@@ -16,17 +16,25 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.email import EmailActivities, SmtpConfig
+from activities.kyc import KycActivities
+from activities.kyc_notifications import KycNotificationActivities
 from activities.ticket_bulk import apply_ticket_bulk_action
 from activities.ticket_notifications import TicketNotificationActivities
 from activities.tickets import TicketActivities
 from api.settings import Settings, get_settings
 from api.temporal import connect_temporal
 from db.session import create_engine, create_sessionmaker
+from workflows.kyc import KycWorkflow
 from workflows.outbound_email import OutboundEmailWorkflow
 from workflows.ticket_bulk import TicketBulkWorkflow
 from workflows.tickets import TicketWorkflow
 
-WORKFLOWS: Sequence[type] = (OutboundEmailWorkflow, TicketWorkflow, TicketBulkWorkflow)
+WORKFLOWS: Sequence[type] = (
+    OutboundEmailWorkflow,
+    TicketWorkflow,
+    TicketBulkWorkflow,
+    KycWorkflow,
+)
 
 
 def smtp_config(settings: Settings) -> SmtpConfig:
@@ -50,6 +58,8 @@ def build_activities(
     notifications = TicketNotificationActivities(
         sessionmaker, settings.base_url, settings.mail_domain
     )
+    kyc = KycActivities(sessionmaker, settings.uploads_path)
+    kyc_notifications = KycNotificationActivities(sessionmaker, settings.base_url)
     return [
         email.send_email,
         email.record_email_failure,
@@ -61,6 +71,9 @@ def build_activities(
         tickets.move_ticket_records,
         notifications.plan_ticket_notifications,
         apply_ticket_bulk_action,
+        kyc.record_kyc_change,
+        kyc.remove_kyc_files,
+        kyc_notifications.plan_kyc_notifications,
     ]
 
 
