@@ -13,6 +13,7 @@ from sqlalchemy import select
 from api.attachments import stored_path
 from db.models import AuditEvent, Customer, CustomerDocument, CustomerStatus
 from tests.support.accounts import make_person
+from tests.support.histories import record_history
 from tests.support.kyc import (
     kyc_customer,
     kyc_worker,
@@ -105,6 +106,7 @@ async def test_an_incomplete_file_expires_after_k_days_and_its_files_go_after_re
 
         await time_skipping_env.sleep(5 * DAY + HOUR)
         assert await handle.result() == "expired"
+        await record_history(handle, "kyc_expired")
         expired = [m for m in smtp_sink.to(owner.email) if "expired" in m.message["Subject"]]
 
     [kept] = await _documents(sessionmaker, customer.id)
