@@ -36,6 +36,7 @@ from web.routes import (
     home,
     invitations,
     portal,
+    portal_kyc,
     portal_ticket,
     portal_tickets,
     staff,
@@ -43,6 +44,7 @@ from web.routes import (
     staff_customer,
     staff_customer_records,
     staff_customers,
+    staff_kyc,
     staff_tickets,
     staff_tickets_bulk,
     staff_tickets_export,
@@ -107,10 +109,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         staff_customers,
         staff_customer,
         staff_customer_records,
+        staff_kyc,
         invitations,
         company,
         attachments,
         documents,
+        portal_kyc,
         portal_tickets,  # before portal_ticket: /portal/tickets/new is not a ticket id
         portal_ticket,
     ):

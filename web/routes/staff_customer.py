@@ -9,13 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
-from api import customers
+from api import customers, kyc
 from api.access import STAFF, Principal, require, signed_in
 from api.identity import sessions
 from api.identity.accounts import InputError
-from api.routes.deps import SessionDep, SettingsDep, actor_of
+from api.routes.deps import SessionDep, SettingsDep, TemporalDep, actor_of
 from api.users import temporary_lockout
-from db.models import User
+from db.models import CustomerStatus, User
 from db.queries.customers import customer_tickets, customer_timeline
 from db.queries.login_history import login_history
 from db.queries.paging import page_number
@@ -81,19 +81,24 @@ async def change_status(
     customer_id: str,
     principal: Editor,
     db: SessionDep,
+    temporal: TemporalDep,
     status: Annotated[str, Form(max_length=40)] = "",
     reason: Annotated[str, Form(max_length=TEXT_LIMIT)] = "",
 ) -> Response:
     try:
         async with db.begin():
             customer = await customer_or_404(db, customer_id)
-            await customers.change_status(db, actor_of(request), customer.id, status, reason)
+            changed = await customers.change_status(
+                db, actor_of(request), customer.id, status, reason
+            )
     except InputError as problem:
         return await _profile(
             request, db, principal, customer_id,
             status_form={"status": status, "reason": reason},
             status_errors=field_errors(request, problem), status_code=422,
         )  # fmt: skip
+    if changed.status == CustomerStatus.CLOSED:
+        await kyc.customer_closed(temporal, changed.id)
     done = translate(request, "The status is changed.")
     return back_to(customer.id, "profile", request, done, "success")
 
