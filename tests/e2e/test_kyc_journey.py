@@ -45,9 +45,12 @@ async def _register(page, smtp_sink, email: str) -> None:
 
 async def _upload(page, requirement: str, file: dict) -> None:
     await page.locator(f"#req-{requirement}-files").set_input_files(file)
-    await page.locator(f"#req-{requirement}-files").locator("xpath=ancestor::form").get_by_role(
-        "button", name="Upload"
-    ).click()
+    await (
+        page.locator(f"#req-{requirement}-files")
+        .locator("xpath=ancestor::form")
+        .get_by_role("button", name="Upload")
+        .click()
+    )
     await page.get_by_text("The document is uploaded.").wait_for()
 
 
