@@ -225,7 +225,7 @@ async def reply(
             view = await tickets.update(temporal, ticket.id, TicketWorkflow.reply, message)
         else:
             outcome = await tickets.customer_reply(
-                temporal, settings, ticket, message,
+                temporal, settings, db, ticket, message, channel="api",
                 locale=principal.user.locale or settings.default_locale,
             )  # fmt: skip
             view, follow_up = outcome.view, outcome.follow_up

@@ -129,3 +129,21 @@ async def test_a_reply_with_a_file_joins_the_conversation(signed_in, sessionmake
     assert answer.headers["location"].startswith(f"{path}#message-")
     page = await owner.get(path)
     assert "Voici la capture" in page.text and "capture.png" in page.text
+
+
+async def test_with_htmx_closing_answers_the_ticket_block_with_its_new_status(
+    signed_in, sessionmaker
+):
+    owner, path = await _opened(signed_in, sessionmaker)
+    token = await csrf_token(owner, "/portal")
+
+    answer = await owner.post(
+        path + "/close",
+        data={"csrf_token": token, "request_id": str(uuid.uuid4())},
+        headers={"HX-Request": "true"},
+    )
+
+    assert answer.status_code == 200
+    assert "<html" not in answer.text
+    assert 'hx-swap-oob="true"' in answer.text and "The ticket is closed" in answer.text
+    assert "badge-state-resolved" in answer.text and "Reopen the ticket" in answer.text
