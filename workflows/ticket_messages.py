@@ -292,6 +292,7 @@ class AutoAssign:
     group_id: str
     event_id: str
     seq: int
+    at: datetime
 
 
 @dataclass
