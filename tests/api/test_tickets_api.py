@@ -308,3 +308,13 @@ async def test_a_customer_reply_after_the_reopen_window_opens_a_follow_up(
     assert outcome["ticket"]["id"] != ticket["id"]
     assert outcome["ticket"]["follow_up_of_id"] == ticket["id"]
     assert [m["body"] for m in outcome["ticket"]["messages"]] == ["Ça recommence"]
+
+
+async def test_a_request_id_in_the_body_also_opens_one_ticket(http, sessionmaker, settings):
+    _, headers = await _customer(sessionmaker, settings)
+    request_id = str(uuid.uuid4())
+
+    first = await _open(http, headers, request_id=request_id)
+    second = await _open(http, headers, request_id=request_id)
+
+    assert first["id"] == second["id"]

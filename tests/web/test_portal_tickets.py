@@ -226,3 +226,14 @@ async def test_the_opening_message_is_on_record_with_its_file(signed_in, session
         )
     assert message.author_kind == "customer" and not message.internal
     assert files == ["a.png"]
+
+
+async def test_with_htmx_a_filter_answers_only_the_results(signed_in, sessionmaker):
+    owner, company = await owner_and_company(signed_in, sessionmaker)
+    ticket = await make_ticket(sessionmaker, company)
+
+    answer = await owner.get("/portal/tickets", headers={"HX-Request": "true"})
+
+    assert answer.status_code == 200
+    assert "<html" not in answer.text and "<form" not in answer.text
+    assert ticket.number in answer.text
