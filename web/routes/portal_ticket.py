@@ -24,8 +24,8 @@ from db.models import Ticket, TicketCategory
 from db.queries.ticket_conversation import load_conversation, ticket_links
 from i18n import N_
 from web.flash import flash
-from web.forms import TEXT_LIMIT, field_errors
-from web.routes.portal_tickets import Files
+from web.forms import TEXT_LIMIT
+from web.routes.portal_tickets import Files, input_errors
 from web.templating import is_fragment_request, locale_of, render, translate
 from workflows.ticket_messages import Reopen, Reply, SetStatus
 from workflows.tickets import TicketWorkflow
@@ -125,7 +125,7 @@ async def reply(
     except InputError as problem:
         return await _ticket_page(
             request, db, temporal, principal, ticket, reply=form,
-            errors=field_errors(request, problem), status_code=422,
+            errors=input_errors(request, problem, files), status_code=422,
         )  # fmt: skip
     message = Reply(
         request_id=ticket_input.request_key(principal, form["request_id"], ticket.id),
