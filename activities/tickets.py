@@ -429,6 +429,15 @@ async def _add_message(
         .on_conflict_do_nothing(index_elements=["id"])
     )
     if not inserted.rowcount:
+        owner = await db.scalar(
+            select(TicketMessage.ticket_id).where(TicketMessage.id == message_id)
+        )
+        if owner != ticket_id:
+            # Another ticket's message id: a retry it is not, and dropping it would lose the
+            # message while the workflow counts it. Refused; the workflow rolls the change back.
+            raise ApplicationError(
+                "message id belongs to another ticket", type=INVALID_REFERENCE, non_retryable=True
+            )
         return False
     if message.attachments:
         await db.execute(
