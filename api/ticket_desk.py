@@ -1,5 +1,5 @@
 """What the agents' desk checks before a change reaches a ticket's workflow: which permission each
-change needs, the tags and ids a form may carry, the ticket a merge goes into; and canned replies
+change needs, the tags and ids a form may carry, the ticket a merge would go into; canned replies
 rendered for a ticket. Shared by the ticket page and the bulk actions, so one ticket and a
 hundred follow the same rules.
 
@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.access import Principal
-from api.identity.accounts import InputError, clean_name
+from api.identity.accounts import clean_name
 from api.support.canned_replies import render_canned_reply
 from api.support.common import NotFound
 from db.models import CannedReply, Customer, Ticket, User
@@ -126,18 +126,13 @@ async def canned_reply_for_ticket(
     return text
 
 
-async def merge_target(db: AsyncSession, ticket: Ticket, number: str) -> Ticket:
-    """The ticket `number` names, if `ticket` may be merged into it: the same customer's (a
-    merge moves the messages, and a customer must never read another company's), not itself,
-    still open. `InputError` on the "merge" field otherwise."""
+async def merge_candidate(db: AsyncSession, ticket: Ticket, number: str) -> Ticket | None:
+    """The ticket of the same customer numbered `number`, to name it when the agent is asked
+    to confirm a merge (never another company's: its subject would show). Whether the merge
+    may happen is `api.tickets.merge_into`'s to say."""
     wanted = " ".join(number.split()).upper()
-    target = await db.scalar(select(Ticket).where(Ticket.number == wanted)) if wanted else None
-    if target is None or target.customer_id != ticket.customer_id:
-        problem = N_("No ticket of this customer has this number.")
-    elif target.id == ticket.id:
-        problem = N_("A ticket cannot be merged into itself.")
-    elif target.merged_into_id is not None or is_resolved(target.status):
-        problem = N_("That ticket is resolved or closed: merge into an open one.")
-    else:
-        return target
-    raise InputError({"merge": (problem, {})})
+    if not wanted:
+        return None
+    return await db.scalar(
+        select(Ticket).where(Ticket.number == wanted, Ticket.customer_id == ticket.customer_id)
+    )

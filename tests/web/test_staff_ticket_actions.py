@@ -362,7 +362,7 @@ async def test_a_ticket_cannot_be_merged_into_another_customers_ticket(
     )  # fmt: skip
 
     assert answer.status_code == 422
-    assert "No ticket of this customer has this number." in answer.text
+    assert "A ticket can only be merged into another open ticket of the same customer." in answer.text
     async with sessionmaker() as db:
         count = await db.scalar(
             select(func.count()).where(TicketMessage.ticket_id == uuid.UUID(theirs.ticket_id))

@@ -24,7 +24,7 @@ from api.ticket_desk import (
     check_priority,
     check_status,
     clean_tags,
-    merge_target,
+    merge_candidate,
     parse_uuid,
     status_permission,
 )
@@ -37,7 +37,6 @@ from web.routes.staff_ticket import load_ticket, page_url, ticket_page
 from web.templating import translate
 from workflows.ticket_messages import (
     Assign,
-    Merge,
     Reopen,
     SetCategory,
     SetPriority,
@@ -236,25 +235,32 @@ async def merge(
     temporal: TemporalDep, request_id: Text = "", number: Text = "", confirm: Text = "",
 ) -> Response:  # fmt: skip
     """Two steps: the number first (the page asks to confirm, naming the other ticket), then
-    the merge itself."""
+    the merge itself, which `api.tickets.merge_into` checks (same customer, open, not itself)."""
     ticket = await load_ticket(db, principal, ticket_id)
     values = {"request_id": request_id, "number": number}
-    try:
-        target = await merge_target(db, ticket, number)
-    except InputError as problem:
-        errors = {"merge": field_errors(request, problem)["merge"]}
+    target = await merge_candidate(db, ticket, number)
+    if target is None:
+        errors = {"merge": translate(request, tickets.REFUSALS["InvalidMerge"])}
         return await ticket_page(
             request, db, principal, ticket, forms={"merge": values}, errors=errors,
             status_code=422,
         )  # fmt: skip
     if confirm != "yes":
         return await ticket_page(request, db, principal, ticket, merge_into=target)
-
-    async def build(ticket, key):
-        return Merge(key, tickets.author_of(principal), str(target.id), target.number)
-
+    key = request_key(principal, request_id, ticket.id)
+    await db.commit()  # ends the reads, keeping the loaded rows
+    try:
+        await tickets.merge_into(
+            temporal, db, ticket, target.number, tickets.author_of(principal), key
+        )
+    except tickets.TicketRefused as refused:
+        await db.commit()
+        errors = {"merge": translate(request, refused.message)}
+        return await ticket_page(
+            request, db, principal, ticket, forms={"merge": values}, errors=errors,
+            status_code=422,
+        )  # fmt: skip
+    response = RedirectResponse(page_url(ticket), status_code=303)
     done = translate(request, "Merged into %(number)s.", number=target.number)
-    return await _apply(
-        request, db, temporal, principal, ticket_id, "merge", values, build,
-        TicketWorkflow.merge, done,
-    )  # fmt: skip
+    flash(request, response, done, "success")
+    return response
