@@ -58,7 +58,7 @@ async def test_an_agent_answers_with_a_canned_reply_and_a_file_then_resolves(
     await sent.get_by_role("link", name="Download journal.png").wait_for()
 
     await page.get_by_label("Status", exact=True).select_option("resolved")
-    await page.locator("form[action$='/status']").get_by_role("button", name="Save").click()
+    await page.get_by_role("button", name="Save Status").click()
     await page.get_by_text("Saved.").wait_for()
     assert await page.locator(".ticket-badges .badge-state-resolved").inner_text() == "Resolved"
     assert problems == []
@@ -83,7 +83,7 @@ async def test_a_bulk_action_shows_its_progress_until_done(
     await page.get_by_label("Select every ticket of this page").check()
     await page.get_by_text("Selected: 3").wait_for()
     await page.locator("#bulk-priority").select_option("urgent")
-    await page.locator("#bulk-form").get_by_role("button", name="Set").nth(1).click()
+    await page.get_by_role("button", name="Set Priority").click()
 
     await page.wait_for_url("**/staff/tickets/bulk/**")
     await page.evaluate("window.stillTheSamePage = true")
