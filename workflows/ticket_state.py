@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from workflows.sla import SlaClock
-from workflows.ticket_messages import GroupAutomation, SlaPolicySnapshot
+from workflows.ticket_messages import GroupAutomation, NotificationRequest, SlaPolicySnapshot
 
 
 @dataclass
@@ -50,5 +50,8 @@ class TicketState:
     message_count: int = 0
     # Numbers each notification, for its emails' idempotency keys.
     notices: int = 0
+    # Notifications not yet sent: a run that continues as new hands them to the next one, which
+    # sends them again under the same keys (the outbox sends each key once).
+    pending_notices: list[NotificationRequest] = field(default_factory=list)
     # Request ids applied lately, remembered across continue-as-new (see TicketWorkflow._seen).
     recent_requests: list[str] = field(default_factory=list)

@@ -88,6 +88,11 @@ PLAN_TICKET_NOTIFICATIONS = "plan_ticket_notifications"
 # The refusal type activities raise (non-retryable) when the data itself cannot be written.
 INVALID_REFERENCE = "InvalidReference"
 
+# How a write the database refused reaches the workflow: a local activity's non-retryable
+# failure comes as the ApplicationError itself, a regular activity's wrapped in an ActivityError.
+# (Retryable failures never come: the activities retry until the database is back.)
+REFUSED_WRITE = (ActivityError, ApplicationError)
+
 # Continue as new well before Temporal's limits (50k events / 50 MB): a ticket with thousands of
 # messages keeps a short history. The server's own suggestion comes first when it is earlier.
 MAX_HISTORY_EVENTS = 8_000
@@ -134,12 +139,14 @@ class TicketWorkflow:
 
     @workflow.run
     async def run(self, request: OpenTicket, carried: TicketState | None = None) -> str:
+        for notice in self._state.pending_notices:  # handed over by the previous run
+            self._start_sending(notice)
         if carried is None:
             async with self._lock:
                 try:
                     await self._open(request, workflow.now())
-                except ActivityError as failed:
-                    self._refused = _refuse(f"Cannot open the ticket: {failed.cause}",
+                except REFUSED_WRITE as failed:
+                    self._refused = _refuse(f"Cannot open the ticket: {failed}",
                                             INVALID_REFERENCE)  # fmt: skip
             self._settled = True
             if self._refused:
@@ -148,11 +155,14 @@ class TicketWorkflow:
         while True:
             async with self._lock:
                 finished = await self._on_timers(workflow.now())
-            if finished or self._history_is_long():
-                # Handlers must finish before the run ends or hands over: callers wait on them.
+            if finished:
+                # Handlers and emails finish before the run ends: callers and customers wait.
+                await workflow.wait_condition(lambda: self._quiet() and not self._sending)
+                return self._state.status
+            if self._history_is_long():
+                # Handlers finish before the run hands over (their callers wait for answers);
+                # unsent notifications travel in the state.
                 await workflow.wait_condition(self._quiet)
-                if finished:
-                    return self._state.status
                 workflow.continue_as_new(args=[self._request_for_next_run(), self._state])
             now = workflow.now()
             wake = self._next_timer(now)
@@ -165,7 +175,7 @@ class TicketWorkflow:
                 )
 
     def _quiet(self) -> bool:
-        return workflow.all_handlers_finished() and not self._sending and not self._lock.locked()
+        return workflow.all_handlers_finished() and not self._lock.locked()
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
@@ -181,9 +191,9 @@ class TicketWorkflow:
     async def _open(self, request: OpenTicket, now: datetime) -> None:
         state = self._state
         state.opened_at = now
-        routing = await workflow.execute_activity(
+        routing = await workflow.execute_local_activity(
             ROUTE_TICKET, RoutingQuery(request.category_id, request.group_id),
-            result_type=Routing, **activity_options.DATABASE,
+            result_type=Routing, **activity_options.LOCAL_DATABASE,
         )  # fmt: skip
         state.group_id = routing.group_id
         state.automation = routing.automation
@@ -193,7 +203,7 @@ class TicketWorkflow:
         state.last_customer_message_at = now if request.requester.kind == "customer" else None
         state.message_count = 1
         state.watcher_ids = [request.requester.user_id] if request.requester.user_id else []
-        opened = await workflow.execute_activity(
+        opened = await workflow.execute_local_activity(
             RECORD_TICKET_OPENED,
             NewTicketRecord(
                 request=request,
@@ -203,17 +213,17 @@ class TicketWorkflow:
                 event_id=str(workflow.uuid4()),
             ),
             result_type=TicketOpened,
-            **activity_options.DATABASE,
+            **activity_options.LOCAL_DATABASE,
         )
         state.number = opened.number
         state.seq = 1
         if state.assignee_id is None and state.group_id is not None:
             state.seq += 1
-            assignment = await workflow.execute_activity(
+            assignment = await workflow.execute_local_activity(
                 AUTO_ASSIGN,
                 AutoAssign(state.ticket_id, state.group_id, str(workflow.uuid4()), state.seq, now),
                 result_type=Assignment,
-                **activity_options.DATABASE,
+                **activity_options.LOCAL_DATABASE,
             )
             state.assignee_id = assignment.assignee_id
         await self._write(
@@ -401,9 +411,9 @@ class TicketWorkflow:
                 self._remember(request_id)
                 try:
                     await change(workflow.now())
-                except ActivityError as failed:
+                except REFUSED_WRITE as failed:
                     self._state = saved
-                    workflow.logger.warning("ticket change refused: %s", failed.cause)
+                    workflow.logger.warning("ticket change refused: %s", failed)
                     raise _refuse("The change refers to something that does not exist.",
                                   INVALID_REFERENCE) from failed  # fmt: skip
         return self._view()
@@ -454,9 +464,9 @@ class TicketWorkflow:
         before = {"group_id": state.group_id, "assignee_id": state.assignee_id}
         if change.group_id and change.group_id != state.group_id:
             # The ticket now follows its new group's automation periods.
-            routing = await workflow.execute_activity(
+            routing = await workflow.execute_local_activity(
                 ROUTE_TICKET, RoutingQuery(None, change.group_id), result_type=Routing,
-                **activity_options.DATABASE,
+                **activity_options.LOCAL_DATABASE,
             )  # fmt: skip
             if routing.group_id == change.group_id:
                 state.automation = routing.automation
@@ -514,9 +524,9 @@ class TicketWorkflow:
         """The application service has checked that the target is the same customer's and still
         open. Records move first (idempotently), then the target is told, then this one closes."""
         state = self._state
-        moved = await workflow.execute_activity(
+        moved = await workflow.execute_local_activity(
             MOVE_TICKET_RECORDS, MoveRecords(state.ticket_id, change.into_ticket_id),
-            result_type=MovedRecords, **activity_options.DATABASE,
+            result_type=MovedRecords, **activity_options.LOCAL_DATABASE,
         )  # fmt: skip
         target = workflow.get_external_workflow_handle_for(
             TicketWorkflow.run, workflow_id(change.into_ticket_id)
@@ -543,9 +553,9 @@ class TicketWorkflow:
 
     async def _choose_policy(self) -> SlaPolicySnapshot | None:
         state = self._state
-        choice = await workflow.execute_activity(
+        choice = await workflow.execute_local_activity(
             CHOOSE_SLA_POLICY, PolicyQuery(state.customer_id, state.priority, state.category_id),
-            result_type=PolicyChoice, **activity_options.DATABASE,
+            result_type=PolicyChoice, **activity_options.LOCAL_DATABASE,
         )  # fmt: skip
         return choice.policy
 
@@ -684,7 +694,7 @@ class TicketWorkflow:
         state = self._state
         self._sla.settle(state, now)
         state.seq += 1
-        await workflow.execute_activity(
+        await workflow.execute_local_activity(
             RECORD_TICKET_CHANGE,
             TicketChange(
                 ticket_id=state.ticket_id,
@@ -695,7 +705,7 @@ class TicketWorkflow:
                 add_watcher_ids=add_watchers or [],
                 remove_watcher_ids=remove_watchers or [],
             ),
-            **activity_options.DATABASE,
+            **activity_options.LOCAL_DATABASE,
         )
         self._publish(now)
         self._changed = True
@@ -773,14 +783,23 @@ class TicketWorkflow:
             notify_admins=notify_admins,
             data=data or {},
         )
+        self._state.pending_notices.append(request)
+        self._start_sending(request)
+
+    def _start_sending(self, request: NotificationRequest) -> None:
         task = asyncio.create_task(self._send(request))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
     async def _send(self, request: NotificationRequest) -> None:
-        plan = await workflow.execute_activity(
+        await self._deliver(request)
+        pending = self._state.pending_notices
+        pending[:] = [notice for notice in pending if notice.key != request.key]
+
+    async def _deliver(self, request: NotificationRequest) -> None:
+        plan = await workflow.execute_local_activity(
             PLAN_TICKET_NOTIFICATIONS, request, result_type=Notifications,
-            **activity_options.DATABASE,
+            **activity_options.LOCAL_DATABASE,
         )  # fmt: skip
         sends = [
             workflow.execute_activity(

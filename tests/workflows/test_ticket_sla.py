@@ -11,6 +11,7 @@ from datetime import time, timedelta
 
 from tests.support.accounts import make_person
 from tests.support.desks import add_policy, make_desk, make_group
+from tests.support.histories import record_history
 from tests.support.ticket_timers import local, next_local, to_minute
 from workflows.business_calendar import SUNDAY, THURSDAY
 from workflows.ticket_messages import Author, Reply, SetPriority, SetStatus
@@ -192,6 +193,7 @@ async def test_escalation_levels_fire_in_order_with_their_actions(
 
     escalations = [e for e in await ticket_clock.timeline(handle) if e.kind == "sla_escalated"]
     assert [e.data["level"] for e in escalations] == [1, 2, 3]
+    await record_history(handle, "ticket_escalations")
     assert [to_minute(e.created_at) for e in escalations] == [
         local(sunday, 0, time(10)), local(sunday, 0, time(11)), local(sunday, 0, time(12)),
     ]  # fmt: skip
