@@ -341,9 +341,10 @@ class TicketWorkflow:
         if self._seen(change.request_id):
             return
         self._require_staff(change.author)
-        if len(set(change.tags)) > TAG_LIMIT:
+        if len(change.applied_to(self._state.tags)) > TAG_LIMIT:
             raise _refuse(f"At most {TAG_LIMIT} tags.", "TooManyTags")
-        if any(not tag.strip() or len(tag) > TAG_LENGTH for tag in change.tags):
+        named = [*(change.tags or []), *change.add]
+        if any(not tag.strip() or len(tag) > TAG_LENGTH for tag in named):
             raise _refuse(f"A tag has 1 to {TAG_LENGTH} characters.", "InvalidTag")
 
     @workflow.update
@@ -462,15 +463,16 @@ class TicketWorkflow:
     async def _assign(self, change: Assign, now: datetime) -> None:
         state = self._state
         before = {"group_id": state.group_id, "assignee_id": state.assignee_id}
-        if change.group_id and change.group_id != state.group_id:
+        group_id = state.group_id if change.keep_group else change.group_id
+        if group_id and group_id != state.group_id:
             # The ticket now follows its new group's automation periods.
             routing = await workflow.execute_local_activity(
-                ROUTE_TICKET, RoutingQuery(None, change.group_id), result_type=Routing,
+                ROUTE_TICKET, RoutingQuery(None, group_id), result_type=Routing,
                 **activity_options.LOCAL_DATABASE,
             )  # fmt: skip
-            if routing.group_id == change.group_id:
+            if routing.group_id == group_id:
                 state.automation = routing.automation
-        state.group_id = change.group_id
+        state.group_id = group_id
         state.assignee_id = change.assignee_id
         after = {"group_id": state.group_id, "assignee_id": state.assignee_id}
         data: dict[str, object] = {"before": before, "after": after}
@@ -501,8 +503,11 @@ class TicketWorkflow:
         await self._write(now, events=events + await self._reselect_policy(change.author))
 
     async def _tag(self, change: SetTags, now: datetime) -> None:
-        data: dict[str, object] = {"before": self._state.tags, "after": sorted(set(change.tags))}
-        self._state.tags = sorted(set(change.tags))
+        after = change.applied_to(self._state.tags)
+        if after == self._state.tags:
+            return  # nothing to add or take out
+        data: dict[str, object] = {"before": self._state.tags, "after": after}
+        self._state.tags = after
         await self._write(
             now, events=[self._event("tags_changed", change.author, data, key=change.request_id)]
         )

@@ -22,6 +22,7 @@ from workflows.ticket_messages import (
     Reopen,
     Reply,
     SetStatus,
+    SetTags,
     TicketChange,
     Watch,
 )
@@ -286,3 +287,37 @@ async def test_least_open_assignment_picks_the_agent_with_fewest_open_tickets(
     view = await tickets.open_ticket(temporal_client, settings, request)
 
     assert view.assignee_id == str(free.id)
+
+
+async def test_tags_can_be_added_and_taken_out_without_reading_the_others_first(
+    temporal_client, settings, sessionmaker, worker
+):
+    desk = await make_desk(sessionmaker)
+    request = desk.open_request(Author(None, "Amina", "customer"))
+    await tickets.open_ticket(temporal_client, settings, request)
+    tag = TicketWorkflow.tag
+    await tickets.update(temporal_client, request.ticket_id, tag, SetTags(_id(), AGENT, ["vps"]))
+
+    added = await tickets.update(temporal_client, request.ticket_id, tag,
+                                 SetTags(_id(), AGENT, add=["dns"]))  # fmt: skip
+    taken = await tickets.update(temporal_client, request.ticket_id, tag,
+                                 SetTags(_id(), AGENT, remove=["vps"]))  # fmt: skip
+
+    assert added.tags == ["dns", "vps"] and taken.tags == ["dns"]
+    assert (await _row(sessionmaker, request.ticket_id)).tags == ["dns"]
+
+
+async def test_assigning_an_agent_alone_keeps_the_group(
+    temporal_client, settings, sessionmaker, worker
+):
+    desk = await make_desk(sessionmaker)
+    agent = await make_person(sessionmaker, settings, role="agent")
+    request = desk.open_request(Author(None, "Amina", "customer"))
+    await tickets.open_ticket(temporal_client, settings, request)
+
+    view = await tickets.update(
+        temporal_client, request.ticket_id, TicketWorkflow.assign,
+        Assign(_id(), AGENT, None, str(agent.user.id), keep_group=True),
+    )  # fmt: skip
+
+    assert view.group_id == desk.group_id and view.assignee_id == str(agent.user.id)
