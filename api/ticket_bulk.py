@@ -1,14 +1,14 @@
 """Bulk actions over selected tickets: check the agent's choice, start `TicketBulkWorkflow`, and
 read its progress for the one who started it.
 
-The bulk id is the form's request id, and the workflow id is made from it: a double submit finds
-the run already there and shows its progress instead of starting a second one.
+The bulk id comes from the form's request id (`api.ticket_input.request_key`), and the workflow
+id from it: a double submit finds the run already there and shows its progress instead of
+starting a second one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from api.ticket_desk import (
     parse_uuid,
     status_permission,
 )
+from api.ticket_input import request_key
 from api.tickets import author_of
 from db.models import Ticket, User, UserKind, UserStatus
 from i18n import N_
@@ -109,7 +110,8 @@ async def start_bulk(
     if not principal.can(required_permission(form.action, form.status)):
         raise BulkNotAllowed(form.action)
     ticket_ids, value = await _check(db, form)
-    bulk_id = str(parse_uuid(form.request_id) or uuid.uuid4())
+    # Derived from the agent's own id too: someone else's request id names another run.
+    bulk_id = request_key(principal, form.request_id, "bulk")
     request = BulkRequest(bulk_id, author_of(principal), form.action, ticket_ids, value)
     # Submitted again after the first run finished: that run is the answer.
     with contextlib.suppress(WorkflowAlreadyStartedError):

@@ -1,6 +1,7 @@
 """What the agents' desk checks before a change reaches a ticket's workflow: which permission each
-change needs, and the tags and ids a form may carry. Shared by the ticket page and the bulk
-actions, so one ticket and a hundred follow the same rules.
+change needs, the tags and ids a form may carry, the ticket a merge would go into; canned replies
+rendered for a ticket. Shared by the ticket page and the bulk actions, so one ticket and a
+hundred follow the same rules.
 
 The workflow's validators still decide what the ticket's state allows; this module only keeps
 out what the person may not do and what is not a value at all.
@@ -10,8 +11,14 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from api.access import Principal
 from api.identity.accounts import clean_name
+from api.support.canned_replies import render_canned_reply
+from api.support.common import NotFound
+from db.models import CannedReply, Customer, Ticket, User
 from i18n import N_
 from workflows.ticket_rules import PRIORITIES, STATUSES, is_resolved
 
@@ -82,3 +89,50 @@ def parse_uuid(raw: str) -> uuid.UUID | None:
         return uuid.UUID(raw.strip())
     except (ValueError, AttributeError):
         return None
+
+
+# ---------------------------------------------------------------- canned replies and merging
+
+
+async def canned_reply_for_ticket(
+    db: AsyncSession, reply_id: uuid.UUID, ticket: Ticket, agent: User
+) -> str:
+    """An active canned reply rendered for this ticket (sandboxed, see
+    `api.support.canned_replies`), its use counted. `NotFound` for an unknown or inactive reply;
+    a template that fails despite its check at save time raises `jinja2.TemplateError`."""
+    reply = await db.scalar(
+        select(CannedReply).where(CannedReply.id == reply_id, CannedReply.active.is_(True))
+    )
+    if reply is None:
+        raise NotFound(reply_id)
+    customer = await db.get(Customer, ticket.customer_id)
+    requester = await db.get(User, ticket.requester_id) if ticket.requester_id else None
+    company = customer.name if customer else ""
+    text = render_canned_reply(
+        reply.body,
+        {
+            "customer": {"name": company},
+            "ticket": {"number": ticket.number, "subject": ticket.subject},
+            "agent": {"name": agent.full_name},
+            "requester": {"name": requester.full_name if requester else company},
+        },
+    )
+    # Counted in the database itself: two agents inserting at once both count.
+    await db.execute(
+        update(CannedReply)
+        .where(CannedReply.id == reply.id)
+        .values(usage_count=CannedReply.usage_count + 1)
+    )
+    return text
+
+
+async def merge_candidate(db: AsyncSession, ticket: Ticket, number: str) -> Ticket | None:
+    """The ticket of the same customer numbered `number`, to name it when the agent is asked
+    to confirm a merge (never another company's: its subject would show). Whether the merge
+    may happen is `api.tickets.merge_into`'s to say."""
+    wanted = " ".join(number.split()).upper()
+    if not wanted:
+        return None
+    return await db.scalar(
+        select(Ticket).where(Ticket.number == wanted, Ticket.customer_id == ticket.customer_id)
+    )

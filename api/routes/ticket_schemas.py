@@ -22,9 +22,18 @@ Status = Literal[
 ReplyStatus = Literal["answered", "waiting_on_customer", "on_hold", "resolved"]
 
 
+REQUEST_ID = Field(
+    None,
+    max_length=200,
+    description="The same as the `Idempotency-Key` header, for clients that cannot set headers; "
+    "the header wins when both are sent.",
+)
+
+
 class TicketCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    request_id: str | None = REQUEST_ID
     subject: str = Field(max_length=SUBJECT_LIMIT, examples=["Le VPS ne répond plus"])
     body: str = Field(max_length=BODY_LIMIT, examples=["Depuis 9 h, plus de réponse au ping."])
     priority: Priority = "medium"
@@ -39,6 +48,7 @@ class TicketCreate(BaseModel):
 class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    request_id: str | None = REQUEST_ID
     body: str = Field(max_length=BODY_LIMIT, examples=["Voici le journal demandé."])
     set_status: ReplyStatus | None = Field(
         None,

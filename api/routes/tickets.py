@@ -115,9 +115,10 @@ async def open_ticket(
     temporal: TemporalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> TicketDetail:
+    key = ticket_input.request_key(principal, idempotency_key or body.request_id)
     try:
         opening = await ticket_input.new_ticket(
-            db, principal, request_id=ticket_input.request_key(principal, idempotency_key),
+            db, principal, request_id=key,
             subject=body.subject, body=body.body, priority=body.priority,
             category_id=str(body.category_id) if body.category_id else None, channel="api",
             customer_id=str(body.customer_id) if body.customer_id else None,
@@ -214,7 +215,9 @@ async def reply(
     except InputError as problem:
         raise _invalid(problem) from problem
     message = Reply(
-        request_id=ticket_input.request_key(principal, idempotency_key, ticket.id),
+        request_id=ticket_input.request_key(
+            principal, idempotency_key or body.request_id, ticket.id
+        ),
         author=tickets.author_of(principal),
         body=text,
         set_status=body.set_status,
@@ -225,7 +228,7 @@ async def reply(
             view = await tickets.update(temporal, ticket.id, TicketWorkflow.reply, message)
         else:
             outcome = await tickets.customer_reply(
-                temporal, settings, ticket, message,
+                temporal, settings, db, ticket, message, channel="api",
                 locale=principal.user.locale or settings.default_locale,
             )  # fmt: skip
             view, follow_up = outcome.view, outcome.follow_up

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from api import tickets
 from db.models import Ticket
 from tests.support.accounts import make_person
-from tests.support.portal_tickets import bearer
+from tests.support.portal_tickets import bearer, category_closing_at_once
 from tests.support.ticket_rows import make_customer, make_ticket
 from workflows.ticket_messages import AddNote, Author
 from workflows.tickets import TicketWorkflow
@@ -286,3 +286,35 @@ async def test_an_empty_reply_is_a_422_problem(http, sessionmaker, settings):
 
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["loc"] == ["body", "body"]
+
+
+async def test_a_customer_reply_after_the_reopen_window_opens_a_follow_up(
+    http, sessionmaker, settings
+):
+    category = await category_closing_at_once(sessionmaker)
+    _, headers = await _customer(sessionmaker, settings)
+    ticket = await _open(http, headers, category_id=str(category.id))
+    await http.post(
+        f"/api/v1/tickets/{ticket['id']}/status", json={"status": "closed"}, headers=headers
+    )
+
+    answer = await http.post(
+        f"/api/v1/tickets/{ticket['id']}/messages", json={"body": "Ça recommence"}, headers=headers
+    )
+
+    assert answer.status_code == 201, answer.text
+    outcome = answer.json()
+    assert outcome["follow_up"] is True
+    assert outcome["ticket"]["id"] != ticket["id"]
+    assert outcome["ticket"]["follow_up_of_id"] == ticket["id"]
+    assert [m["body"] for m in outcome["ticket"]["messages"]] == ["Ça recommence"]
+
+
+async def test_a_request_id_in_the_body_also_opens_one_ticket(http, sessionmaker, settings):
+    _, headers = await _customer(sessionmaker, settings)
+    request_id = str(uuid.uuid4())
+
+    first = await _open(http, headers, request_id=request_id)
+    second = await _open(http, headers, request_id=request_id)
+
+    assert first["id"] == second["id"]

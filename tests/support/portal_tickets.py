@@ -8,7 +8,7 @@ import uuid
 import httpx
 
 from api.identity import api_tokens
-from db.models import Customer, User
+from db.models import Customer, SupportGroup, TicketCategory, User
 from tests.support.accounts import csrf_token
 
 
@@ -52,3 +52,15 @@ async def bearer(sessionmaker, user, *scopes: str) -> dict[str, str]:
             db, await db.get(User, user.id), "tests", frozenset(scopes), None
         )
     return {"Authorization": f"Bearer {secret}"}
+
+
+async def category_closing_at_once(sessionmaker) -> TicketCategory:
+    """An active category routed to a group whose tickets cannot be reopened once closed (a
+    reopen window of 0 days): a reply to a closed ticket then opens a follow-up."""
+    async with sessionmaker() as db, db.begin():
+        group = SupportGroup(name=f"No reopening {uuid.uuid4().hex[:8]}", reopen_window_days=0)
+        db.add(group)
+        await db.flush()
+        category = TicketCategory(name=f"Final {uuid.uuid4().hex[:8]}", group_id=group.id)
+        db.add(category)
+    return category

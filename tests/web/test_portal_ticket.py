@@ -13,7 +13,11 @@ from api import tickets
 from db.models import Ticket, TicketMessage
 from tests.support.accounts import csrf_token
 from tests.support.attachments import png
-from tests.support.portal_tickets import open_through_portal, owner_and_company
+from tests.support.portal_tickets import (
+    category_closing_at_once,
+    open_through_portal,
+    owner_and_company,
+)
 from workflows.ticket_messages import AddNote, Author, Reply
 from workflows.tickets import TicketWorkflow
 
@@ -129,3 +133,44 @@ async def test_a_reply_with_a_file_joins_the_conversation(signed_in, sessionmake
     assert answer.headers["location"].startswith(f"{path}#message-")
     page = await owner.get(path)
     assert "Voici la capture" in page.text and "capture.png" in page.text
+
+
+async def test_with_htmx_closing_answers_the_ticket_block_with_its_new_status(
+    signed_in, sessionmaker
+):
+    owner, path = await _opened(signed_in, sessionmaker)
+    token = await csrf_token(owner, "/portal")
+
+    answer = await owner.post(
+        path + "/close",
+        data={"csrf_token": token, "request_id": str(uuid.uuid4())},
+        headers={"HX-Request": "true"},
+    )
+
+    assert answer.status_code == 200
+    assert "<html" not in answer.text
+    assert 'hx-swap-oob="true"' in answer.text and "The ticket is closed" in answer.text
+    assert "badge-state-resolved" in answer.text and "Reopen the ticket" in answer.text
+
+
+async def test_a_reply_after_the_reopen_window_opens_a_linked_ticket(signed_in, sessionmaker):
+    category = await category_closing_at_once(sessionmaker)
+    owner, path = await _opened(signed_in, sessionmaker, category_id=str(category.id))
+    await _post(owner, path + "/close", {"request_id": str(uuid.uuid4())})
+    closed_page = await owner.get(path)
+
+    answer = await _post(
+        owner, path + "/reply", {"request_id": str(uuid.uuid4()), "body": "Encore"}
+    )
+
+    assert "Your message will open a new ticket" in closed_page.text
+    assert answer.status_code == 303
+    new_path = answer.headers["location"]
+    assert new_path != path
+    async with sessionmaker() as db:
+        follow_up = await db.get(Ticket, uuid.UUID(_id(new_path)))
+        old = await db.get(Ticket, uuid.UUID(_id(path)))
+    assert follow_up.follow_up_of_id == old.id and old.status == "closed"
+    new_page = await owner.get(new_path)
+    assert "Encore" in new_page.text and old.number in new_page.text
+    assert follow_up.number in (await owner.get(path)).text

@@ -226,3 +226,23 @@ async def test_the_opening_message_is_on_record_with_its_file(signed_in, session
         )
     assert message.author_kind == "customer" and not message.internal
     assert files == ["a.png"]
+
+
+async def test_with_htmx_a_filter_answers_only_the_results(signed_in, sessionmaker):
+    owner, company = await owner_and_company(signed_in, sessionmaker)
+    ticket = await make_ticket(sessionmaker, company)
+
+    answer = await owner.get("/portal/tickets", headers={"HX-Request": "true"})
+
+    assert answer.status_code == 200
+    assert "<html" not in answer.text and "<form" not in answer.text
+    assert ticket.number in answer.text
+
+
+async def test_a_form_to_correct_asks_for_the_files_again(signed_in, sessionmaker):
+    owner, _ = await owner_and_company(signed_in, sessionmaker)
+
+    answer = await open_through_portal(owner, subject="", files=[("a.png", png())])
+
+    assert answer.status_code == 422
+    assert "Choose the files again" in answer.text

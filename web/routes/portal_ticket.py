@@ -24,9 +24,9 @@ from db.models import Ticket, TicketCategory
 from db.queries.ticket_conversation import load_conversation, ticket_links
 from i18n import N_
 from web.flash import flash
-from web.forms import TEXT_LIMIT, field_errors
-from web.routes.portal_tickets import Files
-from web.templating import locale_of, render, translate
+from web.forms import TEXT_LIMIT
+from web.routes.portal_tickets import Files, input_errors
+from web.templating import is_fragment_request, locale_of, render, translate
 from workflows.ticket_messages import Reopen, Reply, SetStatus
 from workflows.tickets import TicketWorkflow
 
@@ -60,6 +60,7 @@ def _page_url(ticket: Ticket | str, anchor: str = "") -> str:
 async def _ticket_page(
     request: Request, db, temporal, principal: Principal, ticket: Ticket, *,
     reply: dict | None = None, errors: dict | None = None, status_code: int = 200,
+    notice: dict | None = None,
 ) -> Response:  # fmt: skip
     category = await db.get(TicketCategory, ticket.category_id) if ticket.category_id else None
     # Only a closed ticket has a window to report; its workflow is the one to say until when.
@@ -84,8 +85,10 @@ async def _ticket_page(
             "reply": reply or {"request_id": tickets.new_request_id(), "body": ""},
             "action_ids": {"close": tickets.new_request_id(), "reopen": tickets.new_request_id()},
             "errors": errors or {},
+            "notice": notice,  # htmx answers only: plain forms redirect with a flash
         },
         status_code=status_code,
+        block="ticket",
     )
 
 
@@ -122,7 +125,7 @@ async def reply(
     except InputError as problem:
         return await _ticket_page(
             request, db, temporal, principal, ticket, reply=form,
-            errors=field_errors(request, problem), status_code=422,
+            errors=input_errors(request, problem, files), status_code=422,
         )  # fmt: skip
     message = Reply(
         request_id=ticket_input.request_key(principal, form["request_id"], ticket.id),
@@ -132,7 +135,7 @@ async def reply(
     )
     try:
         outcome = await tickets.customer_reply(
-            temporal, settings, ticket, message, locale=locale_of(request)
+            temporal, settings, db, ticket, message, channel="portal", locale=locale_of(request)
         )
     except tickets.TicketRefused as refused:
         errors = {"body": translate(request, refused.message)}
@@ -140,26 +143,49 @@ async def reply(
             request, db, temporal, principal, ticket, reply=form, errors=errors, status_code=422
         )
     if outcome.follow_up:
-        response = RedirectResponse(_page_url(outcome.view.ticket_id), status_code=303)
         notice = translate(request, FOLLOWED_UP, old=ticket.number, new=outcome.view.number)
-        flash(request, response, notice, "info")
-        return response
-    response = RedirectResponse(_page_url(ticket, f"message-{message.request_id}"), 303)
-    flash(request, response, translate(request, SENT), "success")
+        return _done(request, _page_url(outcome.view.ticket_id), notice, "info", navigate=True)
+    return await _answer(
+        request, db, temporal, principal, ticket, SENT, anchor=f"message-{message.request_id}"
+    )
+
+
+def _done(request: Request, url: str, message: str, category, *, navigate=False) -> Response:
+    """The plain form's answer: back to a page, with the outcome in a flash. An htmx request
+    that must land on another page is told to navigate there (HX-Redirect)."""
+    if navigate and is_fragment_request(request):
+        response = Response(status_code=204, headers={"HX-Redirect": url})
+    else:
+        response = RedirectResponse(url, status_code=303)
+    flash(request, response, message, category)
     return response
+
+
+async def _answer(
+    request: Request, db, temporal, principal: Principal, ticket: Ticket, message: str, *,
+    category: str = "success", anchor: str = "",
+) -> Response:  # fmt: skip
+    """After an action on the ticket: htmx gets the ticket block, fresh from the projection the
+    workflow has just written, with the outcome; a plain form is redirected to the page."""
+    text = translate(request, message)
+    if not is_fragment_request(request):
+        return _done(request, _page_url(ticket, anchor), text, category)
+    await db.refresh(ticket)
+    notice = {"category": category, "message": text}
+    return await _ticket_page(request, db, temporal, principal, ticket, notice=notice)
 
 
 async def _change(
-    request: Request, temporal, ticket: Ticket, update, message, done: str
-) -> Response:
-    response = RedirectResponse(_page_url(ticket), status_code=303)
+    request: Request, db, temporal, principal: Principal, ticket: Ticket, update, message,
+    done: str,
+) -> Response:  # fmt: skip
     try:
         await tickets.update(temporal, ticket.id, update, message)
     except tickets.TicketRefused as refused:
-        flash(request, response, translate(request, refused.message), "error")
-        return response
-    flash(request, response, translate(request, done), "success")
-    return response
+        return await _answer(
+            request, db, temporal, principal, ticket, refused.message, category="error"
+        )
+    return await _answer(request, db, temporal, principal, ticket, done)
 
 
 @router.post("/{ticket_id}/close")
@@ -179,7 +205,9 @@ async def close(
         tickets.author_of(principal),
         "closed",
     )
-    return await _change(request, temporal, ticket, TicketWorkflow.set_status, change, CLOSED)
+    return await _change(
+        request, db, temporal, principal, ticket, TicketWorkflow.set_status, change, CLOSED
+    )
 
 
 @router.post("/{ticket_id}/reopen")
@@ -195,4 +223,6 @@ async def reopen(
     change = Reopen(
         ticket_input.request_key(principal, request_id, ticket.id), tickets.author_of(principal)
     )
-    return await _change(request, temporal, ticket, TicketWorkflow.reopen, change, REOPENED)
+    return await _change(
+        request, db, temporal, principal, ticket, TicketWorkflow.reopen, change, REOPENED
+    )

@@ -50,6 +50,16 @@ STATUS_GROUP_LABELS = {
     "closed": N_("Solved or closed"),
 }
 AWAITING_CUSTOMER = frozenset(STATUS_GROUPS["waiting"])
+FILES_AGAIN = N_("Choose the files again: they were not kept.")
+
+
+def input_errors(request: Request, problem: InputError, files) -> dict[str, str]:
+    """The fields' errors, and a word on the files: a browser never sends them back, so a form
+    that must be corrected needs them chosen again."""
+    errors = field_errors(request, problem)
+    if any(upload.filename for upload in files or []):
+        errors.setdefault("attachments", translate(request, FILES_AGAIN))
+    return errors
 
 
 def _list_form(status: str, date_from: str, date_to: str) -> dict:
@@ -170,7 +180,7 @@ async def open_ticket(
         errors = {"attachments": translate(request, refused.message, **refused.variables)}
         return await _new_page(request, db, form, errors, status_code=422)
     except InputError as problem:
-        return await _new_page(request, db, form, field_errors(request, problem), 422)
+        return await _new_page(request, db, form, input_errors(request, problem, files), 422)
     await db.rollback()  # nothing to keep from the checks; free the connection while we wait
     opening.attachments = await attachments.store(settings, pending)
     try:

@@ -10,10 +10,9 @@ which shows this list again (`list_page`) when it refuses.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -42,7 +41,7 @@ from db.queries.tickets import (
 )
 from web import ticket_labels
 from web.date_filters import check_day_order, read_day, viewer_zone
-from web.forms import TEXT_LIMIT
+from web.forms import TEXT_LIMIT, list_url
 from web.staff_sidebar import load_ticket_queue_counts
 from web.templating import render, translate
 
@@ -147,22 +146,6 @@ def read_filters(
         descending=not natural_descending if form["dir"] else natural_descending,
     )
     return filters, errors
-
-
-def list_url(path: str, form: dict) -> Callable[..., str]:
-    """url(page=2) → this list's address with that change; None or "" drops a parameter."""
-
-    def url(**changes: object) -> str:
-        merged = {**form, **{key: "" if v is None else v for key, v in changes.items()}}
-        pairs = [
-            (key, item)
-            for key, value in merged.items()
-            for item in (value if isinstance(value, list) else [value])
-            if item not in ("", None)
-        ]
-        return path + (f"?{urlencode(pairs)}" if pairs else "")
-
-    return url
 
 
 @router.get("", dependencies=[Depends(load_ticket_queue_counts)])
