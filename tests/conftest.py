@@ -19,7 +19,6 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -107,13 +106,6 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=DATA_CONVERTER,
         test_server_existing_path=venv_binary("temporal-test-server"),
-    )
-    # Workflows upsert our search attributes (KycState…); this server knows only those it is told.
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={key.name: key.indexed_value_type for key in search_attributes.ALL},
-        )
     )
     yield env
     await env.shutdown()

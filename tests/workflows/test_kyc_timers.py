@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from api.attachments import stored_path
@@ -21,10 +22,19 @@ from tests.support.kyc import (
     submission,
     upload_documents,
 )
+from tests.support.ticket_timers import register_search_attributes
 from workflows.kyc import KycWorkflow
 from workflows.kyc_messages import CustomerClosed
 
 HOUR = timedelta(hours=1).total_seconds()
+
+
+@pytest.fixture(autouse=True)
+async def _search_attributes(time_skipping_env):
+    # KycWorkflow upserts KycState: the test server knows only the attributes it is told.
+    await register_search_attributes(time_skipping_env.client)
+
+
 DAY = timedelta(days=1).total_seconds()
 
 
