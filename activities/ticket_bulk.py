@@ -41,15 +41,12 @@ async def apply_ticket_bulk_action(item: BulkItem) -> BulkOutcome:
 async def _send(handle: WorkflowHandle, item: BulkItem) -> None:
     request_id, author, value = item.request_id, item.author, item.value
     if item.action == "assign":
-        # The agent changes, the group stays: read it from the ticket itself.
-        current = await handle.query(TicketWorkflow.view)
-        change = Assign(request_id, author, current.group_id, value or None)
+        # The agent changes; the group stays whatever it is when the change runs.
+        change = Assign(request_id, author, None, value or None, keep_group=True)
         await handle.execute_update(TicketWorkflow.assign, change, id=request_id)
     elif item.action == "tag":
-        # Add one tag to those the ticket has. Another change to the tags landing between the
-        # query and the update would be overwritten; bulk tagging is rare enough to accept it.
-        current = await handle.query(TicketWorkflow.view)
-        change = SetTags(request_id, author, sorted({*current.tags, value}))
+        # Added to the tags the ticket has when the change runs: nothing read, nothing lost.
+        change = SetTags(request_id, author, add=[value])
         await handle.execute_update(TicketWorkflow.tag, change, id=request_id)
     elif item.action == "priority":
         change = SetPriority(request_id, author, value)

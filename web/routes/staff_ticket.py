@@ -7,8 +7,9 @@ canned replies) and `web.routes.staff_ticket_properties` (status, assignment, ta
 merge), which send the ticket's workflow an update and come back here; a refusal renders this
 page again with the reason next to the form and the input kept (`ticket_page`).
 
-One URL serves the page and its live parts: an htmx request names its target, and the block of
-that name is all it gets (the SLA badge every 30 seconds, the presence every 20).
+One URL serves the page and its live SLA badge: the badge's htmx polling (every 30 seconds) names
+it as its target and gets only that block. The presence heartbeat posts to its own URL (it
+writes) and gets the presence block back.
 """
 
 from __future__ import annotations
@@ -48,8 +49,6 @@ router = APIRouter(
 )
 
 Viewer = Annotated[Principal, Depends(require("tickets.view", area=STAFF))]
-# htmx target id → the block of show.html that answers it.
-FRAGMENTS = {"ticket-sla": "sla", "ticket-presence": "presence"}
 SLA_POLL_SECONDS = 30
 # Forms carry a fresh request id each (a double submit applies once, and no two forms of the
 # page share one).
@@ -136,13 +135,7 @@ async def ticket_page(
         "heartbeat_seconds": HEARTBEAT_SECONDS,
         "sla_poll_seconds": SLA_POLL_SECONDS,
     }
-    return render(
-        request,
-        "staff/tickets/show.html",
-        context,
-        status_code=status_code,
-        block=FRAGMENTS.get(request.headers.get("hx-target", "")),
-    )
+    return render(request, "staff/tickets/show.html", context, status_code=status_code)
 
 
 @router.get("/{ticket_id}", dependencies=[Depends(load_ticket_queue_counts)])
@@ -154,9 +147,7 @@ async def ticket_show(
     canned: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     ticket = await load_ticket(db, principal, ticket_id)
-    if FRAGMENTS.get(request.headers.get("hx-target", "")) == "sla" and is_fragment_request(
-        request
-    ):
+    if request.headers.get("hx-target") == "ticket-sla" and is_fragment_request(request):
         # The badge's own polling: only what it shows.
         context = {"ticket": ticket, "sla_due": await _sla_due(db, ticket)}
         return render(request, "staff/tickets/show.html", context, block="sla")
