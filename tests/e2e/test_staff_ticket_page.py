@@ -54,6 +54,7 @@ async def test_an_agent_answers_with_a_canned_reply_and_a_file_then_resolves(
     )
     await page.get_by_role("button", name="Send", exact=True).click()
     await page.get_by_text("Your reply was sent.").wait_for()
+    assert await page.evaluate("window.stillTheSamePage") is True  # boosted: swapped in place
     sent = page.locator("article.message", has_text=rendered)
     await sent.get_by_role("link", name="Download journal.png").wait_for()
 
