@@ -121,15 +121,12 @@ async def _names(db: AsyncSession, events: list[TimelineEvent]) -> Names:
 
 def _order(entry: Entry) -> tuple[datetime, int]:
     # A change writes its message and its events at the same instant: message first, then what
-    # it caused, then the emails it sent.
-    rank = (
-        0
-        if isinstance(entry, ConversationMessage)
-        else 1
-        if isinstance(entry, TimelineEvent)
-        else 2
-    )
-    return entry.created_at, rank
+    # it caused ("opened" before the assignment and SLA it led to), then the emails it sent.
+    if isinstance(entry, ConversationMessage):
+        return entry.created_at, 0
+    if isinstance(entry, TimelineEvent):
+        return entry.created_at, 1 if entry.kind == "opened" else 2
+    return entry.created_at, 3
 
 
 async def staff_timeline(
