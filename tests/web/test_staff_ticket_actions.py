@@ -362,9 +362,28 @@ async def test_a_ticket_cannot_be_merged_into_another_customers_ticket(
     )  # fmt: skip
 
     assert answer.status_code == 422
-    assert "A ticket can only be merged into another open ticket of the same customer." in answer.text
+    assert (
+        "A ticket can only be merged into another open ticket of the same customer." in answer.text
+    )
     async with sessionmaker() as db:
         count = await db.scalar(
             select(func.count()).where(TicketMessage.ticket_id == uuid.UUID(theirs.ticket_id))
         )
     assert count == 1 and (await _row(sessionmaker, mine.ticket_id)).merged_into_id is None
+
+
+async def test_a_file_refused_by_its_content_is_explained_and_nothing_is_sent(
+    signed_in, sessionmaker, settings, temporal_client, worker
+):
+    agent = await signed_in("agent")
+    view = await open_ticket(temporal_client, settings, sessionmaker)
+
+    answer = await post_form(
+        agent, f"/staff/tickets/{view.ticket_id}/reply", {"body": "Voir la pièce jointe."},
+        files=[("attachments", ("photo.png", b"MZ\x90\x00 not a picture", "image/png"))],
+    )  # fmt: skip
+
+    assert answer.status_code == 422
+    assert "The content of photo.png does not match its extension." in answer.text
+    assert _textarea(answer.text, "reply-body") == "Voir la pièce jointe."
+    assert len(await _messages(sessionmaker, view.ticket_id)) == 1

@@ -58,6 +58,34 @@ async def _refused(
     )
 
 
+async def _write(
+    request: Request, db, settings, temporal, principal: Principal, ticket: Ticket, form: str,
+    values: dict, files: list | None, request_id: str, build, method,
+) -> str | Response:  # fmt: skip
+    """Check the text and the files, store the files, send the update `build(message_id,
+    text)` makes; the message's id, or the page again saying why not."""
+    had_files = any(upload.filename for upload in files or [])
+    try:
+        pending = await attachments.read_uploads(settings, files or [])
+        text = check_body(values["body"], pending)
+    except attachments.UploadRefused as refused:
+        message = translate(request, refused.message, **refused.variables)
+        field, had_files = f"{form}_attachments", False
+    except InputError as problem:
+        message, field = field_errors(request, problem)["body"], form
+    else:
+        message_id = request_key(principal, request_id, ticket.id)
+        change = await build(message_id, text)
+        await db.commit()  # ends the reads (keeping the loaded rows): free the connection
+        change.attachments = await attachments.store(settings, pending)
+        try:
+            await tickets.update(temporal, ticket.id, method, change)
+            return message_id
+        except tickets.TicketRefused as refused:
+            message, field = translate(request, refused.message), form
+    return await _refused(request, db, principal, ticket, form, values, field, message, had_files)
+
+
 @router.post("/{ticket_id}/reply")
 async def reply(
     request: Request,
@@ -73,36 +101,21 @@ async def reply(
 ) -> Response:
     ticket = await load_ticket(db, principal, ticket_id)
     values = {"body": body, "set_status": set_status}
-    had_files = any(upload.filename for upload in files or [])
     if set_status not in REPLY_STATUSES or not principal.can(status_permission(set_status)):
         set_status = "answered"
-    try:
-        pending = await attachments.read_uploads(settings, files or [])
-        text = check_body(body, pending)
-    except attachments.UploadRefused as refused:
-        message = translate(request, refused.message, **refused.variables)
-        return await _refused(
-            request, db, principal, ticket, "reply", values, "reply_attachments", message, False
-        )
-    except InputError as problem:
-        message = field_errors(request, problem)["body"]
-        return await _refused(
-            request, db, principal, ticket, "reply", values, "reply", message, had_files
-        )
-    message_id = request_key(principal, request_id, ticket.id)
-    await db.commit()  # ends the read (keeping the loaded rows): free the connection meanwhile
-    stored = await attachments.store(settings, pending)
-    change = Reply(message_id, tickets.author_of(principal), text, stored, set_status)
-    try:
-        await tickets.update(temporal, ticket.id, TicketWorkflow.reply, change)
-    except tickets.TicketRefused as refused:
-        message = translate(request, refused.message)
-        return await _refused(
-            request, db, principal, ticket, "reply", values, "reply", message, had_files
-        )
+
+    async def build(message_id: str, text: str) -> Reply:
+        return Reply(message_id, tickets.author_of(principal), text, [], set_status)
+
+    written = await _write(
+        request, db, settings, temporal, principal, ticket, "reply", values, files, request_id,
+        build, TicketWorkflow.reply,
+    )  # fmt: skip
+    if isinstance(written, Response):
+        return written
     await stop_replying(db, ticket.id, principal.user_id)
     await db.commit()
-    response = RedirectResponse(page_url(ticket, f"message-{message_id}"), status_code=303)
+    response = RedirectResponse(page_url(ticket, f"message-{written}"), status_code=303)
     flash(request, response, translate(request, "Your reply was sent."), "success")
     return response
 
@@ -120,34 +133,18 @@ async def note(
     files: Files = None,
 ) -> Response:
     ticket = await load_ticket(db, principal, ticket_id)
-    values = {"body": body}
-    had_files = any(upload.filename for upload in files or [])
-    try:
-        pending = await attachments.read_uploads(settings, files or [])
-        text = check_body(body, pending)
-    except attachments.UploadRefused as refused:
-        message = translate(request, refused.message, **refused.variables)
-        return await _refused(
-            request, db, principal, ticket, "note", values, "note_attachments", message, False
-        )
-    except InputError as problem:
-        message = field_errors(request, problem)["body"]
-        return await _refused(
-            request, db, principal, ticket, "note", values, "note", message, had_files
-        )
-    mentioned = await tickets.mentioned_staff(db, text)
-    message_id = request_key(principal, request_id, ticket.id)
-    await db.commit()  # ends the read (keeping the loaded rows): free the connection meanwhile
-    stored = await attachments.store(settings, pending)
-    change = AddNote(message_id, tickets.author_of(principal), text, stored, mentioned)
-    try:
-        await tickets.update(temporal, ticket.id, TicketWorkflow.add_note, change)
-    except tickets.TicketRefused as refused:
-        message = translate(request, refused.message)
-        return await _refused(
-            request, db, principal, ticket, "note", values, "note", message, had_files
-        )
-    response = RedirectResponse(page_url(ticket, f"message-{message_id}"), status_code=303)
+
+    async def build(message_id: str, text: str) -> AddNote:
+        mentioned = await tickets.mentioned_staff(db, text)
+        return AddNote(message_id, tickets.author_of(principal), text, [], mentioned)
+
+    written = await _write(
+        request, db, settings, temporal, principal, ticket, "note", {"body": body}, files,
+        request_id, build, TicketWorkflow.add_note,
+    )  # fmt: skip
+    if isinstance(written, Response):
+        return written
+    response = RedirectResponse(page_url(ticket, f"message-{written}"), status_code=303)
     flash(request, response, translate(request, "Your note was added."), "success")
     return response
 
