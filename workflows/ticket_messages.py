@@ -407,3 +407,21 @@ class NotificationRequest:
 @dataclass
 class Notifications:
     emails: list[SendEmail] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- names shared with the activities
+
+
+def workflow_id(ticket_id: str) -> str:
+    return f"ticket-{ticket_id}"
+
+
+ROUTE_TICKET = "route_ticket"
+CHOOSE_SLA_POLICY = "choose_sla_policy"
+RECORD_TICKET_OPENED = "record_ticket_opened"
+AUTO_ASSIGN = "auto_assign"
+RECORD_TICKET_CHANGE = "record_ticket_change"
+MOVE_TICKET_RECORDS = "move_ticket_records"
+PLAN_TICKET_NOTIFICATIONS = "plan_ticket_notifications"
+# The refusal type activities raise (non-retryable) when the data itself cannot be written.
+INVALID_REFERENCE = "InvalidReference"
