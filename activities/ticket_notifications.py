@@ -189,8 +189,10 @@ class TicketNotificationActivities:
                     .where(Role.key == "admin")
                 )
             )
-        if request.actor_id:
-            ids.discard(uuid.UUID(request.actor_id))  # nobody is told what they did themselves
+        if request.actor_id and kind != "opened":
+            # Nobody is told what they did themselves, except the acknowledgement of a new
+            # ticket, whose point is to tell its author it arrived (and its number).
+            ids.discard(uuid.UUID(request.actor_id))
         if not ids:
             return []
         users = await db.scalars(

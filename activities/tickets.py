@@ -5,15 +5,19 @@ than the one on the row."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from db.models import (
     BusinessCalendar,
@@ -56,6 +60,7 @@ from workflows.ticket_messages import (
 from workflows.tickets import (
     AUTO_ASSIGN,
     CHOOSE_SLA_POLICY,
+    INVALID_REFERENCE,
     MOVE_TICKET_RECORDS,
     RECORD_TICKET_CHANGE,
     RECORD_TICKET_OPENED,
@@ -84,6 +89,19 @@ def search_terms(text: str):
 
 def _uuid(value: str | None) -> uuid.UUID | None:
     return uuid.UUID(value) if value else None
+
+
+@contextlib.contextmanager
+def _refusing_bad_data() -> Iterator[None]:
+    """A write the database refuses for its data (a reference to a group that does not exist, a
+    value too long) would fail the same way on every retry, with the ticket's lock held: fail it
+    once, non-retryable; the workflow puts its state back and refuses the change."""
+    try:
+        yield
+    except (IntegrityError, DataError) as refused:
+        raise ApplicationError(
+            str(refused.orig), type=INVALID_REFERENCE, non_retryable=True
+        ) from refused
 
 
 class TicketActivities:
@@ -192,6 +210,10 @@ class TicketActivities:
 
     @activity.defn(name=RECORD_TICKET_OPENED)
     async def record_ticket_opened(self, record: NewTicketRecord) -> TicketOpened:
+        with _refusing_bad_data():
+            return await self._record_ticket_opened(record)
+
+    async def _record_ticket_opened(self, record: NewTicketRecord) -> TicketOpened:
         request = record.request
         ticket_id = uuid.UUID(request.ticket_id)
         async with self._sessionmaker() as db, db.begin():
@@ -244,12 +266,20 @@ class TicketActivities:
                 record.opened_at,
             )  # fmt: skip
             data = {"number": number, "channel": request.channel}
-            if request.follow_up_of:
-                data["follow_up_of"] = request.follow_up_of
             await _add_events(
                 db, ticket_id, [EventRecord(record.event_id, "opened", requester, data)],
                 record.opened_at,
             )  # fmt: skip
+            if request.follow_up_of:
+                # The earlier ticket's timeline says where the conversation went on; its id is
+                # derived from the opening event's, so a retry adds it once.
+                follow_up = EventRecord(
+                    str(uuid.uuid5(uuid.UUID(record.event_id), "follow-up")), "followed_up",
+                    requester, {"ticket_id": request.ticket_id, "number": number},
+                )  # fmt: skip
+                await _add_events(
+                    db, uuid.UUID(request.follow_up_of), [follow_up], record.opened_at
+                )
             if requester.user_id:
                 await _add_watchers(db, ticket_id, [requester.user_id])
             return TicketOpened(number)
@@ -295,12 +325,16 @@ class TicketActivities:
                          "mode": group.assignment_mode},
                     )
                 ],
-                datetime.now(UTC),
+                request.at,
             )  # fmt: skip
             return Assignment(str(chosen))
 
     @activity.defn(name=RECORD_TICKET_CHANGE)
     async def record_ticket_change(self, change: TicketChange) -> None:
+        with _refusing_bad_data():
+            await self._record_ticket_change(change)
+
+    async def _record_ticket_change(self, change: TicketChange) -> None:
         ticket_id = uuid.UUID(change.ticket_id)
         async with self._sessionmaker() as db, db.begin():
             values = asdict(change.projection)
@@ -395,6 +429,15 @@ async def _add_message(
         .on_conflict_do_nothing(index_elements=["id"])
     )
     if not inserted.rowcount:
+        owner = await db.scalar(
+            select(TicketMessage.ticket_id).where(TicketMessage.id == message_id)
+        )
+        if owner != ticket_id:
+            # Another ticket's message id: a retry it is not, and dropping it would lose the
+            # message while the workflow counts it. Refused; the workflow rolls the change back.
+            raise ApplicationError(
+                "message id belongs to another ticket", type=INVALID_REFERENCE, non_retryable=True
+            )
         return False
     if message.attachments:
         await db.execute(

@@ -32,6 +32,7 @@ from starlette.datastructures import UploadFile
 
 from api.access import Principal
 from api.settings import Settings
+from db import file_store
 from db.models import Ticket, TicketAttachment, TicketMessage
 from i18n import N_
 from workflows.ticket_messages import Attachment
@@ -77,7 +78,6 @@ MARKUP = N_("%(name)s looks like a web page or a script, which cannot be attache
 
 CHUNK = 64 * 1024
 HEAD = 8192  # what `filetype` looks at
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 # Tags that make a browser (or an old one sniffing) treat text as a page, looked for where
 # sniffers look: the start of the file. Syslog's "<134>" or a "<user@host>" stay plain text.
 _MARKUP_TAGS = re.compile(
@@ -259,20 +259,13 @@ async def read_uploads(settings: Settings, uploads: list[UploadFile]) -> list[Pe
 
 
 def stored_path(settings: Settings, sha256: str) -> Path:
-    return stored_at(settings.uploads_path, sha256)
-
-
-def stored_at(uploads: Path, sha256: str) -> Path:
-    """Where the bytes of that hash live. Refuses anything but a hash, so a row can never point
-    a download outside the uploads folder."""
-    if not _SHA256.fullmatch(sha256):
-        raise ValueError(f"not a sha256: {sha256!r}")
-    return uploads / sha256[:2] / sha256
+    """Where the bytes of that hash live (see db.file_store)."""
+    return file_store.path_for(settings.uploads_path, sha256)
 
 
 def save_file(uploads: Path, file: PendingFile) -> None:
     """Blocking: write a checked file under its hash (run it in a thread from async code)."""
-    target = stored_at(uploads, file.sha256)
+    target = file_store.path_for(uploads, file.sha256)
     if target.exists():
         return  # content-addressed: these bytes are already here
     uploads.mkdir(mode=0o750, parents=True, exist_ok=True)

@@ -6,12 +6,15 @@ when it creates people, their logins to DEMO_LOGINS so `make run` can print them
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.service import RPCError
 
+from api import demo_kyc
 from api.identity import roles, totp
 from api.identity.passwords import hash_password
 from api.settings import Settings
@@ -135,7 +138,11 @@ SEED_STEPS: list[Callable[[AsyncSession, Settings], Awaitable[None]]] = [
     _organisation,
     _people,
     _support_team,
+    demo_kyc.prospect_with_documents,
 ]
+# Steps that talk to Temporal, once the records they need are committed. A Temporal that does
+# not answer leaves the demo without them, never without its records.
+AFTER_COMMIT: list[Callable[[Settings], Awaitable[None]]] = [demo_kyc.submit_for_review]
 
 
 async def seed_demo_data(settings: Settings) -> bool:
@@ -157,6 +164,11 @@ async def seed_demo_data(settings: Settings) -> bool:
             for step in SEED_STEPS:
                 await step(db, settings)
             marker.value = {"loaded": True}
+        for step in AFTER_COMMIT:
+            try:
+                await step(settings)
+            except (RPCError, OSError, RuntimeError) as unavailable:
+                logging.getLogger(__name__).warning("demo step skipped: %s", unavailable)
         return True
     finally:
         await engine.dispose()

@@ -119,5 +119,11 @@ BUILTIN_ROLES: tuple[BuiltinRole, ...] = (
               "tickets.create", "tickets.reply"),
         False,
     ),
+    BuiltinRole(
+        "technical_contact", N_("Technical contact"), "customer",
+        grant("customers.view", "tickets.view", "tickets.create", "tickets.reply",
+              "tickets.close", "orders.view"),
+        False,
+    ),
 )  # fmt: skip
 BUILTIN_BY_KEY = {role.key: role for role in BUILTIN_ROLES}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -35,7 +36,7 @@ from api.settings import Settings
 from db.models import Ticket, User, UserKind, UserStatus
 from i18n import N_
 from workflows.search_attributes import CUSTOMER_ID
-from workflows.ticket_messages import Author, OpenTicket, TicketView
+from workflows.ticket_messages import Author, Merge, OpenTicket, Reply, TicketView
 from workflows.tickets import TicketWorkflow, workflow_id
 
 REFUSALS = {
@@ -44,13 +45,21 @@ REFUSALS = {
     "EmptyMessage": N_("Write a message or attach a file."),
     "InvalidTransition": N_("This status change is not possible from the ticket's status."),
     "InvalidPriority": N_("Choose one of the listed priorities."),
-    "InvalidMerge": N_("A ticket cannot be merged into itself."),
+    "InvalidMerge": N_(
+        "A ticket can only be merged into another open ticket of the same customer."
+    ),
     "ReopenWindowPassed": N_("This ticket can no longer be reopened; write a new one."),
     "TooManyTags": N_("Too many tags."),
+    "InvalidTag": N_("A tag has 1 to 40 characters."),
+    "InvalidReference": N_("This refers to something that no longer exists; reload the page."),
     "NotAllowed": N_("You are not allowed to do this."),
     "TicketFinished": N_("This ticket is archived; write a new one."),
 }
 MENTION = re.compile(r"(?<![\w.])@([\w.+-]+)")
+# Refusals after which a customer's message starts a new ticket instead (see customer_reply).
+PAST_REOPENING = frozenset({"ReopenWindowPassed", "TicketFinished"})
+# How far customer_reply follows merged tickets (a merge into a ticket later merged too).
+MERGE_HOPS = 10
 
 
 class TicketRefused(Exception):
@@ -122,6 +131,75 @@ async def update(
             # The run ended: a closed ticket whose reopen window passed.
             raise TicketRefused("TicketFinished", str(error)) from error
         raise
+
+
+@dataclass
+class CustomerReplyOutcome:
+    """Where a customer's message went: the ticket it was added to, or (`follow_up`) the new
+    ticket it opened because the one it answered was closed beyond its reopen window."""
+
+    view: TicketView
+    follow_up: bool
+
+
+async def customer_reply(
+    client: Client,
+    settings: Settings,
+    db: AsyncSession,
+    ticket: Ticket,
+    message: Reply,
+    *,
+    channel: str = "portal",
+    locale: str = "fr",
+) -> CustomerReplyOutcome:
+    """A customer's message on `ticket`: the one path for the portal, the JSON API and incoming
+    mail. A merged ticket's message goes to the ticket it was merged into; a ticket closed beyond
+    its reopen window (or whose run has ended) gets a new linked ticket, opened under the
+    message's request id, so a retry opens it once. Scoping is the caller's (`ticket_for`)."""
+    for _ in range(MERGE_HOPS):
+        if ticket.merged_into_id is None:
+            break
+        ticket = await db.get(Ticket, ticket.merged_into_id) or ticket
+    try:
+        return CustomerReplyOutcome(await update(client, ticket.id, TicketWorkflow.reply, message),
+                                    follow_up=False)  # fmt: skip
+    except TicketRefused as refused:
+        if refused.kind not in PAST_REOPENING:
+            raise
+    follow_up = OpenTicket(
+        ticket_id=message.request_id,
+        subject=ticket.subject,
+        body=message.body,
+        customer_id=str(ticket.customer_id),
+        requester=message.author,
+        channel=channel,
+        priority=ticket.priority,
+        category_id=str(ticket.category_id) if ticket.category_id else None,
+        group_id=str(ticket.group_id) if ticket.group_id else None,
+        attachments=message.attachments,
+        follow_up_of=str(ticket.id),
+        locale=locale,
+    )
+    return CustomerReplyOutcome(await open_ticket(client, settings, follow_up), follow_up=True)
+
+
+async def merge_into(
+    client: Client, db: AsyncSession, ticket: Ticket, into_number: str, author: Author,
+    request_id: str,
+) -> TicketView:  # fmt: skip
+    """Merge `ticket` into the ticket numbered `into_number`: only another open ticket of the
+    same customer, so a merge never moves a conversation to another company."""
+    target = await db.scalar(select(Ticket).where(Ticket.number == into_number.strip().upper()))
+    if (
+        target is None
+        or target.id == ticket.id
+        or target.customer_id != ticket.customer_id
+        or target.status == "closed"
+        or target.merged_into_id is not None
+    ):
+        raise TicketRefused("InvalidMerge", f"cannot merge into {into_number!r}")
+    change = Merge(request_id, author, str(target.id), target.number)
+    return await update(client, ticket.id, TicketWorkflow.merge, change)
 
 
 def _refusal(failed: WorkflowUpdateFailedError) -> TicketRefused:

@@ -159,15 +159,21 @@ async def _ensure_another_admin(db: AsyncSession, user: User) -> None:
         )
 
 
-async def _ensure_another_owner(db: AsyncSession, user: User) -> None:
+LAST_OWNER_STAYS = N_("%(name)s is the last active owner of the company and stays active.")
+LAST_OWNER_KEEPS_ROLE = N_(
+    "%(name)s is the last active owner of the company and keeps the owner role: make someone "
+    "else an owner first."
+)
+
+
+async def _ensure_another_owner(
+    db: AsyncSession, user: User, message: str = LAST_OWNER_STAYS
+) -> None:
     if (
         await count_active_holders(db, OWNER_ROLE, excluding=user.id, customer_id=user.customer_id)
         == 0
     ):
-        raise Refused(
-            N_("%(name)s is the last active owner of the company and stays active."),
-            name=user.full_name,
-        )
+        raise Refused(message, name=user.full_name)
 
 
 async def end_invitations(db: AsyncSession, user_id: uuid.UUID) -> None:
@@ -233,6 +239,32 @@ async def update_user(
             db, actor, "user.updated", target_type="user", target_id=user.id,
             before=changed_before, after=changed_after,
         )  # fmt: skip
+    return user
+
+
+async def change_company_roles(
+    db: AsyncSession, principal: Principal, actor: Actor, user_id: uuid.UUID,
+    role_ids: list[str], *, customer_id: uuid.UUID,
+) -> User:  # fmt: skip
+    """A company owner gives a colleague other roles (owner, member, billing or technical
+    contact). The company keeps at least one active owner, whoever is being changed."""
+    # One company's user changes are serialised: two owners cannot demote each other at once.
+    await db.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
+    user = await find_user(db, user_id, customer_id=customer_id, for_update=True)
+    await ensure_may_manage(db, principal, user)
+    current = await roles.roles_of(db, user.id)
+    new_roles = await resolve_roles(db, UserKind.CUSTOMER, role_ids, principal.permissions, current)
+    keeps_owner = any(role.key == OWNER_ROLE for role in new_roles)
+    if await _holds(db, user, OWNER_ROLE) and not keeps_owner and user.status == UserStatus.ACTIVE:
+        await _ensure_another_owner(db, user, LAST_OWNER_KEEPS_ROLE)
+    if {role.id for role in new_roles} == {role.id for role in current}:
+        return user
+    await roles.assign_roles(db, user.id, [role.id for role in new_roles])
+    audit.record(
+        db, actor, "user.updated", target_type="user", target_id=user.id,
+        before={"roles": sorted(r.key for r in current)},
+        after={"roles": sorted(r.key for r in new_roles)},
+    )  # fmt: skip
     return user
 
 

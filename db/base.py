@@ -6,10 +6,11 @@ can refer to them by name and autogenerate does not invent random ones.
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, MetaData, func, text
+from sqlalchemy import DateTime, Enum, MetaData, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -31,3 +32,8 @@ def uuid_pk() -> Mapped[uuid.UUID]:
 
 def created_at() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+def named_enum(cls: type[enum.Enum], name: str) -> Enum:
+    """A PostgreSQL enum type that stores the members' values ("active"), not their names."""
+    return Enum(cls, name=name, values_callable=lambda members: [m.value for m in members])

@@ -3,7 +3,7 @@ the reader lives, so the reader's time zone comes with it."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.requests import Request
@@ -38,3 +38,12 @@ def check_day_order(
     """An end day before the start day is explained next to the end field."""
     if first and last and last < first:
         errors[name] = translate(request, "The end date is before the start date.")
+
+
+def day_bounds(
+    first: date | None, last: date | None, zone: ZoneInfo
+) -> tuple[datetime | None, datetime | None]:
+    """[start of `first`, start of the day after `last`) where the reader lives."""
+    start = datetime.combine(first, time.min, zone) if first else None
+    end = datetime.combine(last + timedelta(days=1), time.min, zone) if last else None
+    return start, end

@@ -62,7 +62,7 @@ def _error_page(request: Request, status: int, detail: str | None = None) -> Res
 
 async def http_error(request: Request, error: StarletteHTTPException) -> Response:
     if _wants_json(request):
-        response = problem(error.status_code, str(error.detail))
+        response = problem(error.status_code, str(error.detail), **getattr(error, "extensions", {}))
     else:
         detail = error.detail if isinstance(error.detail, str) and error.status_code < 500 else None
         if detail and detail == HTTPStatus(error.status_code).phrase:

@@ -4,6 +4,8 @@ reader's language, a user-facing id that answers 404 when it is not one, the inv
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,3 +63,20 @@ async def invitation_page(
         },
         status_code=status_code,
     )
+
+
+def list_url(path: str, form: dict) -> Callable[..., str]:
+    """For list pages: url(page=2) gives this list's address with that change; None or "" drops
+    a parameter, a list repeats it (status=open&status=closed)."""
+
+    def url(**changes: object) -> str:
+        merged = {**form, **{key: "" if v is None else v for key, v in changes.items()}}
+        pairs = [
+            (key, item)
+            for key, value in merged.items()
+            for item in (value if isinstance(value, list) else [value])
+            if item not in ("", None)
+        ]
+        return path + (f"?{urlencode(pairs)}" if pairs else "")
+
+    return url

@@ -18,8 +18,10 @@ from starlette.responses import Response
 
 import i18n
 from api.identity.totp import BACKUP_CODE_COUNT
+from web.customer_labels import CUSTOMER_LABELS
 from web.flash import consume_flashes, pending_flashes
 from web.ticket_labels import TICKET_LABELS
+from workflows.kyc_rules import REQUIREMENTS as KYC_REQUIREMENTS
 from workflows.ticket_rules import STATE_TYPE as TICKET_STATE_TYPE
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -101,6 +103,8 @@ templates.env.globals.update(
     LANGUAGES=i18n.NAMES,
     BACKUP_CODE_COUNT=BACKUP_CODE_COUNT,
     TICKET_LABELS=TICKET_LABELS,
+    CUSTOMER_LABELS=CUSTOMER_LABELS,
+    KYC_REQUIREMENTS=KYC_REQUIREMENTS,
     TICKET_STATE_TYPE=TICKET_STATE_TYPE,  # status → active / paused / resolved: badge colours
     utc_now=_utc_now,  # "time left" and "overdue by" are computed at render time
 )

@@ -30,6 +30,15 @@ EMAIL = {
     ),
 }
 
+# A workflow's own database reads and writes (the ticket's), as local activities: they run in the
+# worker without a round trip through the server and leave one marker in the history instead of
+# three events, so a ticket reply is answered within one workflow task. Idempotent like every
+# activity here, so the re-run after a worker crash is safe.
+LOCAL_DATABASE = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": DATABASE["retry_policy"],
+}
+
 # IMAP: a fetch or a flag takes seconds; an unreachable server is reported on the mailbox's row
 # by the activity itself (not retried here: the next scheduled poll tries again).
 IMAP = {

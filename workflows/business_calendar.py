@@ -91,6 +91,23 @@ def _intervals_from(
         day += timedelta(days=1)
 
 
+def _intervals_back_from(
+    calendar: BusinessCalendar, at: datetime
+) -> Iterator[tuple[datetime, datetime]]:
+    """The same intervals, latest first, from the local day containing `at` backwards."""
+    zone = ZoneInfo(calendar.time_zone)
+    day = at.astimezone(zone).date()
+    while True:
+        forward = _intervals_from(calendar, datetime.combine(day, time(12), tzinfo=zone))
+        today = []
+        for opens, closes in forward:
+            if opens.astimezone(zone).date() != day:
+                break
+            today.append((opens, closes))
+        yield from reversed(today)
+        day -= timedelta(days=1)
+
+
 def add_business_time(calendar: BusinessCalendar, start: datetime, duration: timedelta) -> datetime:
     """The UTC instant at which `duration` of business time has run since `start`.
 
@@ -110,6 +127,31 @@ def add_business_time(calendar: BusinessCalendar, start: datetime, duration: tim
             return opens + remaining
         remaining -= closes - opens
     raise AssertionError("unreachable: _intervals_from never ends")  # pragma: no cover
+
+
+def subtract_business_time(
+    calendar: BusinessCalendar, end: datetime, duration: timedelta
+) -> datetime:
+    """The latest UTC instant from which `duration` of business time runs until `end`: the
+    pre-breach warning of a deadline, so a warning never falls at night or on a weekend.
+
+    Where two instants qualify (the duration is used up exactly at an opening, which is also the
+    previous closing in business time), the later one, the opening, is returned. A zero duration
+    returns `end` itself."""
+    if duration < ZERO:
+        raise ValueError("duration must not be negative")
+    end = _as_utc(end)
+    if duration == ZERO:
+        return end
+    remaining = duration
+    for opens, closes in _intervals_back_from(calendar, end):
+        closes = min(closes, end)
+        if closes <= opens:
+            continue
+        if remaining <= closes - opens:
+            return closes - remaining
+        remaining -= closes - opens
+    raise AssertionError("unreachable: _intervals_back_from never ends")  # pragma: no cover
 
 
 def business_time_between(calendar: BusinessCalendar, start: datetime, end: datetime) -> timedelta:

@@ -12,6 +12,7 @@ SLA_STATE = SearchAttributeKey.for_keyword("SlaState")
 ASSIGNED_GROUP = SearchAttributeKey.for_keyword("AssignedGroup")
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 INVOICE_STATUS = SearchAttributeKey.for_keyword("InvoiceStatus")
+KYC_STATE = SearchAttributeKey.for_keyword("KycState")
 
 ALL = (
     CUSTOMER_ID,
@@ -21,4 +22,5 @@ ALL = (
     ASSIGNED_GROUP,
     ORDER_STATUS,
     INVOICE_STATUS,
+    KYC_STATE,
 )

@@ -16,6 +16,9 @@ Rules (after Zammad's model, without its known bugs):
   the business time the pause covered, not by the wall-clock time (a pause over a weekend shifts
   deadlines by the working hours it covered only).
 - Resolving stops every deadline.
+- The pre-breach warning comes `warning_before` of *business* time before a deadline: a deadline
+  at Sunday 08:15 with a 30-minute warning warns on Thursday at 16:15, not at 07:45 on Sunday
+  morning, so no alert fires at night or over the weekend (a Zammad complaint).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from workflows.business_calendar import (
     BusinessCalendar,
     add_business_time,
     business_time_between,
+    subtract_business_time,
 )
 
 SlaState = Literal["ok", "at_risk", "breached"]
@@ -37,7 +41,7 @@ SlaState = Literal["ok", "at_risk", "breached"]
 @dataclass(frozen=True)
 class SlaTargets:
     """One SLA policy's targets, as business time; None means the policy sets no such target.
-    `warning_before` is wall-clock time before a deadline at which the ticket turns at risk."""
+    `warning_before` is the business time before a deadline at which the ticket turns at risk."""
 
     first_response: timedelta | None = None
     next_response: timedelta | None = None
@@ -78,6 +82,8 @@ class Deadlines:
     first_response: datetime | None = None
     next_response: datetime | None = None
     resolution: datetime | None = None
+    # When each open deadline turns the ticket at risk, earliest first (business time before it).
+    warnings: tuple[datetime, ...] = ()
 
     def open(self) -> list[datetime]:
         return [d for d in (self.first_response, self.next_response, self.resolution) if d]
@@ -181,29 +187,27 @@ def deadlines(clock: SlaClock, calendar: BusinessCalendar, targets: SlaTargets) 
         resolution = _due(
             calendar, clock, clock.started_at, targets.resolution, clock.paused_business_time
         )
-    return Deadlines(first_response, next_response, resolution)
+    found = Deadlines(first_response, next_response, resolution)
+    warnings = sorted(
+        subtract_business_time(calendar, due, targets.warning_before) for due in found.open()
+    )
+    return replace(found, warnings=tuple(warnings))
 
 
-def sla_state(deadlines: Deadlines, now: datetime, warning_before: timedelta) -> SlaState:
-    """breached when an open deadline is at or before `now`; at_risk when one is within
-    `warning_before` of it; else ok. Met targets are no longer open, so a breach followed by a late
-    reply reads ok here: past breaches are timeline events and escalation levels, not state."""
-    open_deadlines = deadlines.open()
-    if any(due <= now for due in open_deadlines):
+def sla_state(deadlines: Deadlines, now: datetime) -> SlaState:
+    """breached when an open deadline is at or before `now`; at_risk when one's warning is;
+    else ok. Met targets are no longer open, so a breach followed by a late reply reads ok here:
+    past breaches are timeline events and escalation levels, not state."""
+    if any(due <= now for due in deadlines.open()):
         return "breached"
-    if any(due - warning_before <= now for due in open_deadlines):
+    if any(warning <= now for warning in deadlines.warnings):
         return "at_risk"
     return "ok"
 
 
-def next_wake_up(deadlines: Deadlines, warning_before: timedelta, now: datetime) -> datetime | None:
+def next_wake_up(deadlines: Deadlines, now: datetime) -> datetime | None:
     """The earliest warning or deadline strictly after `now`: what the workflow sleeps until
     (then it wakes, recomputes `sla_state` and acts). None when nothing is to come, e.g. while
     paused or once every target is met."""
-    instants = [
-        instant
-        for due in deadlines.open()
-        for instant in (due - warning_before, due)
-        if instant > now
-    ]
+    instants = [instant for instant in (*deadlines.open(), *deadlines.warnings) if instant > now]
     return min(instants, default=None)

@@ -143,6 +143,8 @@ class Assign:
     author: Author
     group_id: str | None
     assignee_id: str | None
+    # Only the agent changes (a bulk "assign to …"): the group stays whatever it is by then.
+    keep_group: bool = False
 
 
 @dataclass
@@ -168,9 +170,19 @@ class SetCategory:
 
 @dataclass
 class SetTags:
+    """Replace the tags with `tags` (None keeps them), then add `add` and take out `remove`. The
+    additive forms let a bulk action add one tag without reading the others first (a change
+    landing in between would be overwritten)."""
+
     request_id: str
     author: Author
-    tags: list[str]
+    tags: list[str] | None = None
+    add: list[str] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+
+    def applied_to(self, current: list[str]) -> list[str]:
+        kept = set(current if self.tags is None else self.tags)
+        return sorted((kept | set(self.add)) - set(self.remove))
 
 
 @dataclass
@@ -306,6 +318,7 @@ class AutoAssign:
     group_id: str
     event_id: str
     seq: int
+    at: datetime
 
 
 @dataclass
@@ -408,3 +421,21 @@ class NotificationRequest:
 @dataclass
 class Notifications:
     emails: list[SendEmail] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- names shared with the activities
+
+
+def workflow_id(ticket_id: str) -> str:
+    return f"ticket-{ticket_id}"
+
+
+ROUTE_TICKET = "route_ticket"
+CHOOSE_SLA_POLICY = "choose_sla_policy"
+RECORD_TICKET_OPENED = "record_ticket_opened"
+AUTO_ASSIGN = "auto_assign"
+RECORD_TICKET_CHANGE = "record_ticket_change"
+MOVE_TICKET_RECORDS = "move_ticket_records"
+PLAN_TICKET_NOTIFICATIONS = "plan_ticket_notifications"
+# The refusal type activities raise (non-retryable) when the data itself cannot be written.
+INVALID_REFERENCE = "InvalidReference"

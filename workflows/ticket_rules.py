@@ -79,9 +79,10 @@ AGENT_TRANSITIONS: dict[str, frozenset[str]] = {
     "resolved": frozenset({"closed"}),
     "closed": frozenset(),
 }  # fmt: skip
-# A customer may only mark their own ticket solved or close it.
+# A customer may only mark their own ticket solved or close it (also once it is resolved: "yes,
+# it works, close it").
 CUSTOMER_TRANSITIONS: dict[str, frozenset[str]] = {
-    status: frozenset({"resolved", "closed"}) if STATE_TYPE[status] != "resolved" else frozenset()
+    status: frozenset({"resolved", "closed"} - {status}) if status != "closed" else frozenset()
     for status in STATUSES
 }
 # Statuses an agent may pick in the reply box ("send and set …").

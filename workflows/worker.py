@@ -17,17 +17,28 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.email import EmailActivities, SmtpConfig
+from activities.kyc import KycActivities
+from activities.kyc_notifications import KycNotificationActivities
 from activities.mail_ingest import MailActivities, MailConfig
+from activities.ticket_bulk import apply_ticket_bulk_action
 from activities.ticket_notifications import TicketNotificationActivities
 from activities.tickets import TicketActivities
 from api.settings import Settings, get_settings
 from api.temporal import connect_temporal
 from db.session import create_engine, create_sessionmaker
+from workflows.kyc import KycWorkflow
 from workflows.mailbox_poll import MailboxPollWorkflow
 from workflows.outbound_email import OutboundEmailWorkflow
+from workflows.ticket_bulk import TicketBulkWorkflow
 from workflows.tickets import TicketWorkflow
 
-WORKFLOWS: Sequence[type] = (OutboundEmailWorkflow, TicketWorkflow, MailboxPollWorkflow)
+WORKFLOWS: Sequence[type] = (
+    OutboundEmailWorkflow,
+    TicketWorkflow,
+    TicketBulkWorkflow,
+    KycWorkflow,
+    MailboxPollWorkflow,
+)
 
 
 def smtp_config(settings: Settings) -> SmtpConfig:
@@ -65,6 +76,8 @@ def build_activities(
         sessionmaker, settings.base_url, settings.mail_domain,
         mail_from=parseaddr(settings.mail_from)[1], default_locale=settings.default_locale,
     )  # fmt: skip
+    kyc = KycActivities(sessionmaker, settings.uploads_path)
+    kyc_notifications = KycNotificationActivities(sessionmaker, settings.base_url)
     mail = MailActivities(sessionmaker, mail_config(settings))
     return [
         email.send_email,
@@ -76,6 +89,10 @@ def build_activities(
         tickets.record_ticket_change,
         tickets.move_ticket_records,
         notifications.plan_ticket_notifications,
+        apply_ticket_bulk_action,
+        kyc.record_kyc_change,
+        kyc.remove_kyc_files,
+        kyc_notifications.plan_kyc_notifications,
         mail.fetch_mail,
         mail.mark_processed,
     ]

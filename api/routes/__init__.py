@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter
 
-from api.routes import auth, system
+from api.routes import auth, system, tickets
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(system.router)
 router.include_router(auth.router)
+router.include_router(tickets.router)

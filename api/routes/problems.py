@@ -1,13 +1,15 @@
 """The error body every JSON route answers with (RFC 9457 problem details), for OpenAPI.
 
-Routes raise `HTTPException(status, detail)`; web/errors.py turns it into this shape with the
-`application/problem+json` media type.
+Routes raise `HTTPException(status, detail)`, or `ProblemError` when the body carries extension
+members (RFC 9457 §3.2) such as the `kind` of a refusal; web/errors.py turns either into this
+shape with the `application/problem+json` media type.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from fastapi import HTTPException
 from pydantic import BaseModel, Field
 
 
@@ -16,6 +18,21 @@ class Problem(BaseModel):
     title: str = Field(examples=["Unauthorized"])
     status: int = Field(examples=[401])
     detail: str = Field(examples=["Email or password is not correct."])
+
+
+class RefusalProblem(Problem):
+    kind: str = Field(
+        examples=["ReopenWindowPassed"],
+        description="Why it was refused, for programs to branch on; `detail` says it in words.",
+    )
+
+
+class ProblemError(HTTPException):
+    """An error whose problem body has members besides the standard ones."""
+
+    def __init__(self, status_code: int, detail: str, **extensions: object) -> None:
+        super().__init__(status_code=status_code, detail=detail)
+        self.extensions = extensions
 
 
 class FieldProblem(BaseModel):
@@ -32,6 +49,7 @@ _DESCRIPTIONS = {
     401: "Not authenticated, or the credentials or token were refused.",
     403: "Authenticated, but not allowed to do this.",
     404: "No such resource (or not yours).",
+    409: "The resource's state refuses this; `kind` says why.",
     422: "The request body or parameters are not valid; `errors` says where.",
     429: "Too many failed attempts: locked until the time in `Retry-After` (seconds).",
 }
@@ -59,7 +77,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route: each status documented with the problem body."""
     documented: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
-        model = ValidationProblem if status == 422 else Problem
+        model = {409: RefusalProblem, 422: ValidationProblem}.get(status, Problem)
         documented[status] = {
             "description": _DESCRIPTIONS.get(status, "Error."),
             "content": {"application/problem+json": {"schema": _inlined(model)}},

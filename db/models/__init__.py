@@ -2,14 +2,19 @@
 
 from db.models.app_setting import AppSetting
 from db.models.audit import AuditEvent
+from db.models.customers import (
+    Customer,
+    CustomerAddress,
+    CustomerDocument,
+    CustomerKind,
+    CustomerNote,
+    CustomerStatus,
+)
 from db.models.email_outbox import EmailOutbox, EmailStatus
 from db.models.identity import (
     ApiToken,
     AuthThrottle,
     BackupCode,
-    Customer,
-    CustomerKind,
-    CustomerStatus,
     OneTimeToken,
     OneTimeTokenPurpose,
     RefreshToken,
@@ -56,7 +61,10 @@ __all__ = [
     "CalendarHoliday",
     "CannedReply",
     "Customer",
+    "CustomerAddress",
+    "CustomerDocument",
     "CustomerKind",
+    "CustomerNote",
     "CustomerStatus",
     "EmailOutbox",
     "EmailStatus",

@@ -1,4 +1,4 @@
-"""Who may do what: customer accounts, users, roles, sessions, tokens, second factors, throttles."""
+"""Who may do what: users, roles, sessions, tokens, second factors, throttles."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from sqlalchemy import (
     ARRAY,
     Boolean,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -22,40 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, created_at, uuid_pk
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda members: [m.value for m in members])
-
-
-class CustomerKind(enum.StrEnum):
-    COMPANY = "company"
-    INDIVIDUAL = "individual"
-
-
-class CustomerStatus(enum.StrEnum):
-    PROSPECT = "prospect"
-    PENDING_VALIDATION = "pending_validation"
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    CLOSED = "closed"
-
-
-class Customer(Base):
-    """A customer account: a company, or an individual, with one or more users."""
-
-    __tablename__ = "customers"
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    kind: Mapped[CustomerKind] = mapped_column(_enum(CustomerKind, "customer_kind"))
-    name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[CustomerStatus] = mapped_column(
-        _enum(CustomerStatus, "customer_status"), default=CustomerStatus.PROSPECT
-    )
-    # The customer's plan or segment ("standard", "premium"…): SLA rules and, later, prices.
-    segment: Mapped[str | None] = mapped_column(String(40))
-    created_at: Mapped[datetime] = created_at()
+from db.base import Base, created_at, named_enum, uuid_pk
 
 
 class UserKind(enum.StrEnum):
@@ -77,12 +43,12 @@ class User(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     email: Mapped[str] = mapped_column(String(320))
     full_name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[UserKind] = mapped_column(_enum(UserKind, "user_kind"))
+    kind: Mapped[UserKind] = mapped_column(named_enum(UserKind, "user_kind"))
     customer_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("customers.id", ondelete="RESTRICT"), index=True
     )
     status: Mapped[UserStatus] = mapped_column(
-        _enum(UserStatus, "user_status"), default=UserStatus.ACTIVE
+        named_enum(UserStatus, "user_status"), default=UserStatus.ACTIVE
     )
     locale: Mapped[str] = mapped_column(String(10), default="fr")
     time_zone: Mapped[str] = mapped_column(String(64), default="Africa/Algiers")
@@ -111,7 +77,7 @@ class Role(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     key: Mapped[str] = mapped_column(String(50), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    scope: Mapped[UserKind] = mapped_column(_enum(UserKind, "user_kind"))
+    scope: Mapped[UserKind] = mapped_column(named_enum(UserKind, "user_kind"))
     builtin: Mapped[bool] = mapped_column(Boolean, default=False)
     requires_two_factor: Mapped[bool] = mapped_column(Boolean, default=False)
     permissions: Mapped[list[str]] = mapped_column(ARRAY(String(50)), default=list)
@@ -169,7 +135,7 @@ class OneTimeToken(Base):
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     purpose: Mapped[OneTimeTokenPurpose] = mapped_column(
-        _enum(OneTimeTokenPurpose, "one_time_token_purpose")
+        named_enum(OneTimeTokenPurpose, "one_time_token_purpose")
     )
     created_at: Mapped[datetime] = created_at()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

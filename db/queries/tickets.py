@@ -423,3 +423,19 @@ def known_statuses(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 def known_priorities(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(priority for priority in PRIORITIES if priority in values)
+
+
+@dataclass(frozen=True)
+class TicketTitle:
+    id: uuid.UUID
+    number: str
+    subject: str
+
+
+async def ticket_titles(db: AsyncSession, ids: list[uuid.UUID]) -> dict[str, TicketTitle]:
+    """Number and subject of each ticket, by id as text: for pages that name tickets they got
+    from elsewhere (a bulk action's progress)."""
+    rows = await db.execute(
+        select(Ticket.id, Ticket.number, Ticket.subject).where(Ticket.id.in_(ids))
+    )
+    return {str(row.id): TicketTitle(row.id, row.number, row.subject) for row in rows}

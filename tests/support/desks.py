@@ -27,6 +27,7 @@ class Desk:
     group_id: str
     policy_id: str
     agent_ids: list[str] = field(default_factory=list)
+    calendar_id: str = ""
 
     def open_request(self, requester: Author, **fields) -> OpenTicket:
         values = {
@@ -57,6 +58,7 @@ async def make_desk(
     assignment_mode: str = "round_robin",
     automation: dict | None = None,
     customer_id: uuid.UUID | None = None,
+    lead_id: uuid.UUID | None = None,
 ) -> Desk:
     """A group (with `agent_ids` as members), a calendar (Sun–Thu 08:00–16:30 Africa/Algiers by
     default) and a policy matched only by a fresh customer segment, plus a customer in it (or
@@ -70,7 +72,10 @@ async def make_desk(
             hours=hours or [["08:00", "16:30"]],
         )
         group = SupportGroup(
-            name=f"Test group {tag}", assignment_mode=assignment_mode, **(automation or {})
+            name=f"Test group {tag}",
+            assignment_mode=assignment_mode,
+            lead_id=lead_id,
+            **(automation or {}),
         )
         db.add_all([calendar, group])
         await db.flush()
@@ -103,4 +108,27 @@ async def make_desk(
         else:
             customer = await db.get(Customer, customer_id)
             customer.segment = f"segment-{tag}"
-    return Desk(str(customer_id), f"segment-{tag}", str(group.id), str(policy.id), list(agent_ids))
+    return Desk(
+        str(customer_id), f"segment-{tag}", str(group.id), str(policy.id), list(agent_ids),
+        str(calendar.id),
+    )  # fmt: skip
+
+
+async def add_policy(sessionmaker, desk: Desk, *, priorities: list[str], **targets) -> str:
+    """Another policy of the desk's segment, tried before its first one, for `priorities`;
+    `targets` are SlaPolicy columns (first_response_minutes=…)."""
+    async with sessionmaker() as db, db.begin():
+        policy = SlaPolicy(
+            name=f"Test policy {uuid.uuid4().hex[:10]}", position=-2, match_segment=desk.segment,
+            match_priorities=priorities, calendar_id=uuid.UUID(desk.calendar_id),
+            warning_minutes=targets.pop("warning_minutes", 30), **targets,
+        )  # fmt: skip
+        db.add(policy)
+    return str(policy.id)
+
+
+async def make_group(sessionmaker, **fields) -> str:
+    async with sessionmaker() as db, db.begin():
+        group = SupportGroup(name=f"Test group {uuid.uuid4().hex[:10]}", **fields)
+        db.add(group)
+    return str(group.id)

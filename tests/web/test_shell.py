@@ -20,7 +20,7 @@ async def _csrf(http: httpx.AsyncClient, path: str = "/login") -> str:
 @pytest.mark.parametrize(
     ("role", "path", "heading"),
     [
-        ("customer_owner", "/portal", "customer portal"),
+        ("customer_owner", "/portal", "Customer portal"),
         ("agent", "/staff", "Back-office"),
         ("admin", "/admin", "Admin console"),
     ],

@@ -29,6 +29,7 @@ from workflows.business_calendar import (
     algerian_holidays,
     business_time_between,
     is_business_time,
+    subtract_business_time,
 )
 from workflows.sla import (
     Deadlines,
@@ -162,6 +163,21 @@ def test_business_time_between(case, calendar, start, end, expected):
 
 
 @pytest.mark.parametrize(
+    ("case", "calendar", "end", "duration", "start"),
+    [
+        ("inside one day", ALGIERS, local(8, 11), 2 * H, local(8, 9)),
+        ("back over the weekend", ALGIERS, local(8, 8, 15), 30 * M, local(5, 16, 15)),
+        ("used up at an opening: the opening", ALGIERS, local(8, 8, 30), 30 * M, local(8, 8)),
+        ("from a Saturday", ALGIERS, local(7, 10), 30 * M, local(5, 16)),
+        ("over lunch", LUNCH, local(8, 13, 30), H, local(8, 11, 30)),
+        ("zero is the end itself", ALGIERS, local(7, 10), timedelta(0), local(7, 10)),
+    ],
+)
+def test_subtract_business_time(case, calendar, end, duration, start):
+    assert subtract_business_time(calendar, end, duration) == start
+
+
+@pytest.mark.parametrize(
     ("at", "expected"),
     [
         (local(8, 8), True),
@@ -237,6 +253,14 @@ def test_adding_more_never_ends_earlier(calendar, start, a, b):
 
 
 @given(CALENDARS, INSTANTS, DURATIONS)
+def test_subtracting_is_measured_back_by_business_time_between(calendar, end, duration):
+    start = subtract_business_time(calendar, end, duration)
+    assert start <= end
+    assert business_time_between(calendar, start, end) == duration
+    assert duration == timedelta(0) or is_business_time(calendar, start)
+
+
+@given(CALENDARS, INSTANTS, DURATIONS)
 def test_business_time_between_undoes_add(calendar, start, duration):
     due = add_business_time(calendar, start, duration)
     assert business_time_between(calendar, start, due) == duration
@@ -266,7 +290,7 @@ FULL = SlaTargets(
 def test_first_response_of_a_ticket_opened_thursday_afternoon_is_due_sunday_morning():
     clock = start_clock(local(5, 15))
     assert deadlines(clock, ALGIERS, FOUR_HOURS_FIRST_RESPONSE) == Deadlines(
-        first_response=local(8, 10, 30)
+        first_response=local(8, 10, 30), warnings=(local(8, 10),)
     )
 
 
@@ -276,8 +300,8 @@ def test_waiting_on_the_customer_over_a_weekend_does_not_breach():
 
     clock = pause(clock, local(5, 16))  # agent set "waiting on customer"
     assert deadlines(clock, ALGIERS, FULL) == Deadlines()
-    assert sla_state(deadlines(clock, ALGIERS, FULL), local(8, 15), FULL.warning_before) == "ok"
-    assert next_wake_up(deadlines(clock, ALGIERS, FULL), FULL.warning_before, local(5, 16)) is None
+    assert sla_state(deadlines(clock, ALGIERS, FULL), local(8, 15)) == "ok"
+    assert next_wake_up(deadlines(clock, ALGIERS, FULL), local(5, 16)) is None
 
     clock = resume(clock, ALGIERS, local(8, 9))  # the customer answered on Sunday 09:00
     # Moved by the business time paused (Thursday 16:00–16:30, Sunday 08:00–09:00), not 65 hours.
@@ -290,8 +314,8 @@ def test_an_agent_reply_cancels_the_first_response_deadline():
     found = deadlines(clock, ALGIERS, FOUR_HOURS_FIRST_RESPONSE)
     assert found.first_response is None
     # Long after the old deadline, nothing escalates and nothing wakes the workflow.
-    assert sla_state(found, local(8, 12), FOUR_HOURS_FIRST_RESPONSE.warning_before) == "ok"
-    assert next_wake_up(found, FOUR_HOURS_FIRST_RESPONSE.warning_before, local(5, 16)) is None
+    assert sla_state(found, local(8, 12)) == "ok"
+    assert next_wake_up(found, local(5, 16)) is None
 
 
 def test_a_customer_message_after_the_reply_starts_a_next_response_deadline():
@@ -333,9 +357,9 @@ def test_a_customer_message_during_a_pause_counts_from_the_resumption():
 def test_a_deadline_breached_before_the_pause_stays_breached_while_paused():
     clock = pause(start_clock(local(8, 8)), local(8, 13))  # on hold after the 12:00 deadline
     found = deadlines(clock, ALGIERS, FULL)
-    assert found == Deadlines(first_response=local(8, 12))
-    assert sla_state(found, local(8, 14), FULL.warning_before) == "breached"
-    assert next_wake_up(found, FULL.warning_before, local(8, 13)) is None
+    assert found == Deadlines(first_response=local(8, 12), warnings=(local(8, 11, 30),))
+    assert sla_state(found, local(8, 14)) == "breached"
+    assert next_wake_up(found, local(8, 13)) is None
 
 
 def test_pause_and_resume_are_idempotent():
@@ -367,14 +391,30 @@ def test_resolving_stops_every_deadline():
     ],
 )
 def test_sla_state_goes_ok_then_at_risk_then_breached(now, expected):
-    found = Deadlines(first_response=local(8, 10, 30))
-    assert sla_state(found, now, 30 * M) == expected
+    found = deadlines(start_clock(local(5, 15)), ALGIERS, FOUR_HOURS_FIRST_RESPONSE)
+    assert found.first_response == local(8, 10, 30)
+    assert sla_state(found, now) == expected
 
 
 def test_the_worst_open_deadline_decides_the_state():
     found = Deadlines(first_response=local(8, 10), resolution=local(8, 16))
-    assert sla_state(found, local(8, 11), 30 * M) == "breached"
-    assert sla_state(Deadlines(), local(8, 11), 30 * M) == "ok"
+    assert sla_state(found, local(8, 11)) == "breached"
+    assert sla_state(Deadlines(), local(8, 11)) == "ok"
+
+
+def test_the_warning_before_a_sunday_morning_deadline_comes_on_thursday_not_at_night():
+    # Due Sunday 08:15: 30 business minutes before is Thursday 16:15, not Sunday 07:45.
+    found = deadlines(start_clock(local(5, 12, 45)), ALGIERS, FOUR_HOURS_FIRST_RESPONSE)
+    assert found.first_response == local(8, 8, 15)
+    assert found.warnings == (local(5, 16, 15),)
+    assert sla_state(found, local(5, 16, 20)) == "at_risk"
+    assert next_wake_up(found, local(5, 13)) == local(5, 16, 15)
+
+
+def test_a_warning_used_up_at_an_opening_fires_at_the_opening():
+    found = deadlines(start_clock(local(5, 13)), ALGIERS, FOUR_HOURS_FIRST_RESPONSE)
+    assert found.first_response == local(8, 8, 30)
+    assert found.warnings == (local(8, 8),)
 
 
 @pytest.mark.parametrize(
@@ -388,8 +428,12 @@ def test_the_worst_open_deadline_decides_the_state():
     ],
 )
 def test_next_wake_up_is_the_earliest_future_warning_or_deadline(now, expected):
-    found = Deadlines(first_response=local(8, 10, 30), resolution=local(8, 16))
-    assert next_wake_up(found, 30 * M, now) == expected
+    found = Deadlines(
+        first_response=local(8, 10, 30),
+        resolution=local(8, 16),
+        warnings=(local(8, 10), local(8, 15, 30)),
+    )
+    assert next_wake_up(found, now) == expected
 
 
 def test_the_clock_survives_the_data_converter_for_continue_as_new():

@@ -130,7 +130,7 @@ def _device(request: Request, user_agent: str) -> str:
     return device.browser or device.os or translate(request, "Unknown device")
 
 
-def _history_rows(request: Request, events: list[AuditEvent]) -> list[dict]:
+def history_rows(request: Request, events: list[AuditEvent]) -> list[dict]:
     rows = []
     for event in events:
         label = HISTORY_ACTIONS.get(event.action)
@@ -331,7 +331,7 @@ def _area_router(area: AccountArea) -> APIRouter:
             {"user": user, "role_requires_2fa": role_requires_2fa,
              "backup_remaining": await totp.remaining_backup_codes(db, user.id)
              if user.two_factor_enabled else 0,
-             "sessions": session_rows, "history": _history_rows(request, history),
+             "sessions": session_rows, "history": history_rows(request, history),
              "history_complete": len(history) < RECENT_HISTORY},
         )  # fmt: skip
 
@@ -345,7 +345,7 @@ def _area_router(area: AccountArea) -> APIRouter:
     async def history_page(request: Request, db: SessionDep, me: Me) -> Response:
         history = await login_history(db, me.user_id)
         return _page(
-            request, area, "account/history.html", {"history": _history_rows(request, history)}
+            request, area, "account/history.html", {"history": history_rows(request, history)}
         )
 
     # -- two-step verification -------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -27,7 +27,7 @@ from db.queries.audit import (
 )
 from db.queries.paging import Page, page_number
 from web.csv_export import csv_download, csv_lines
-from web.date_filters import check_day_order, read_day, viewer_zone
+from web.date_filters import check_day_order, day_bounds, read_day, viewer_zone
 from web.forms import TEXT_LIMIT
 from web.templating import render, translate
 
@@ -47,13 +47,14 @@ def _read_filters(
     first = read_day(form["from"], "from", errors, request)
     last = read_day(form["to"], "to", errors, request)
     check_day_order(first, last, errors, request)
+    start, end = day_bounds(first, last, zone)
     filters = AuditFilters(
         actor=form["actor"],
         action=form["action"],
         target_type=form["target_type"],
         target_id=form["target_id"],
-        start=datetime.combine(first, time.min, zone) if first else None,
-        end=datetime.combine(last + timedelta(days=1), time.min, zone) if last else None,
+        start=start,
+        end=end,
     )
     return filters, errors
 

@@ -49,6 +49,21 @@ def content_disposition(kind: Literal["attachment", "inline"], filename: str) ->
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
+async def serve_file(
+    settings: Settings, stored: object | None, kind: Literal["attachment", "inline"]
+) -> FileResponse:
+    """A stored file (a ticket attachment, a customer document: anything with id, sha256,
+    filename and content_type) the caller was allowed to read; None answers 404."""
+    if stored is None or (kind == "inline" and stored.content_type not in PREVIEWABLE):
+        raise HTTPException(status_code=404)
+    path = stored_path(settings, stored.sha256)
+    if not await asyncio.to_thread(path.is_file):
+        log.error("%s %s: its file %s is missing", type(stored).__name__, stored.id, path)
+        raise HTTPException(status_code=404)
+    headers = {**FILE_HEADERS, "Content-Disposition": content_disposition(kind, stored.filename)}
+    return FileResponse(path, media_type=stored.content_type, headers=headers)
+
+
 async def _serve(
     raw_id: str,
     principal: Principal,
@@ -56,18 +71,7 @@ async def _serve(
     settings: Settings,
     kind: Literal["attachment", "inline"],
 ) -> FileResponse:
-    attachment = await attachment_for(db, principal, id_or_404(raw_id))
-    if attachment is None or (kind == "inline" and attachment.content_type not in PREVIEWABLE):
-        raise HTTPException(status_code=404)
-    path = stored_path(settings, attachment.sha256)
-    if not await asyncio.to_thread(path.is_file):
-        log.error("attachment %s: its file %s is missing", attachment.id, path)
-        raise HTTPException(status_code=404)
-    headers = {
-        **FILE_HEADERS,
-        "Content-Disposition": content_disposition(kind, attachment.filename),
-    }
-    return FileResponse(path, media_type=attachment.content_type, headers=headers)
+    return await serve_file(settings, await attachment_for(db, principal, id_or_404(raw_id)), kind)
 
 
 @router.get("/{attachment_id}")

@@ -1,6 +1,7 @@
-"""Customer portal, the company's users (/portal/company/users): owners see their colleagues,
-invite new ones and deactivate those who left. Only ever their own company: another company's
-user id answers 404, as an unknown one does."""
+"""Customer portal, the company (/portal/company): its profile (owners edit it) and its users
+(/portal/company/users): owners see their colleagues, invite new ones, change their roles and
+deactivate those who left. Only ever their own company: another company's user id answers 404,
+as an unknown one does."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from api import invitations, users
+from api import customers, invitations, users
 from api.access import CUSTOMER, Principal, require, signed_in
 from api.email import send_outgoing
 from api.identity.accounts import InputError
 from api.routes.deps import SessionDep, SettingsDep, TemporalDep, actor_of
 from db.models import Customer, UserKind
-from db.queries.users import company_users
+from db.queries.users import all_roles, company_users
+from web.customer_forms import read_profile_form
 from web.flash import flash
 from web.forms import TEXT_LIMIT, field_errors, id_or_404, invitation_page, refusal
 from web.templating import locale_of, render, translate
@@ -26,7 +28,10 @@ router = APIRouter(
     prefix="/portal/company", include_in_schema=False, dependencies=[Depends(signed_in(CUSTOMER))]
 )
 
+CompanyViewer = Annotated[Principal, Depends(require("customers.view", area=CUSTOMER))]
+CompanyEditor = Annotated[Principal, Depends(require("customers.edit", area=CUSTOMER))]
 Viewer = Annotated[Principal, Depends(require("users.view", area=CUSTOMER))]
+Editor = Annotated[Principal, Depends(require("users.edit", area=CUSTOMER))]
 Inviter = Annotated[Principal, Depends(require("users.create", area=CUSTOMER))]
 Remover = Annotated[Principal, Depends(require("users.delete", area=CUSTOMER))]
 
@@ -35,6 +40,49 @@ def _company_of(principal: Principal) -> uuid.UUID:
     if principal.customer_id is None:  # a customer user always has a company; never guess
         raise HTTPException(status_code=404)
     return principal.customer_id
+
+
+async def _profile_page(
+    request: Request, db, principal: Principal, form=None, errors=None, status_code: int = 200
+) -> Response:
+    customer = await customers.find_customer(db, _company_of(principal))
+    addresses = await customers.addresses_of(db, customer.id)
+    return render(
+        request,
+        "portal/company/profile.html",
+        {
+            "principal": principal,
+            "customer": customer,
+            "addresses": addresses,
+            "form": form or customers.profile_form(customer, addresses),
+            "errors": errors or {},
+            "action": "/portal/company",
+            "with_segment": False,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("")
+async def company_profile(request: Request, principal: CompanyViewer, db: SessionDep) -> Response:
+    return await _profile_page(request, db, principal)
+
+
+@router.post("")
+async def update_company_profile(
+    request: Request, principal: CompanyEditor, db: SessionDep
+) -> Response:
+    customer_id = _company_of(principal)
+    form = await read_profile_form(request, with_segment=False)
+    try:
+        async with db.begin():
+            await customers.update_profile(db, actor_of(request), customer_id, form)
+    except InputError as problem:
+        errors = field_errors(request, problem)
+        return await _profile_page(request, db, principal, form, errors, status_code=422)
+    response = RedirectResponse("/portal/company", status_code=303)
+    flash(request, response, translate(request, "Changes saved."), "success")
+    return response
 
 
 @router.get("/users")
@@ -47,6 +95,7 @@ async def company_users_page(request: Request, principal: Viewer, db: SessionDep
             "principal": principal,
             "company": await db.get(Customer, customer_id),
             "people": await company_users(db, customer_id),
+            "roles": await all_roles(db, UserKind.CUSTOMER),
         },
     )
 
@@ -147,3 +196,28 @@ async def resend_invitation(
         return _back(request, refusal(request, refused), "error")
     await send_outgoing(temporal, settings, outgoing)
     return _back(request, translate(request, "A new invitation is on its way."), "success")
+
+
+@router.post("/users/{user_id}/roles")
+async def change_roles(
+    request: Request,
+    user_id: str,
+    principal: Editor,
+    db: SessionDep,
+    roles: Annotated[list[str] | None, Form(max_length=20)] = None,
+) -> Response:
+    customer_id = _company_of(principal)
+    try:
+        async with db.begin():
+            user = await users.change_company_roles(
+                db, principal, actor_of(request), id_or_404(user_id), roles or [],
+                customer_id=customer_id,
+            )  # fmt: skip
+    except users.UserNotFound as missing:
+        raise HTTPException(status_code=404) from missing
+    except users.Refused as refused:
+        return _back(request, refusal(request, refused), "error")
+    except InputError as problem:
+        return _back(request, " ".join(field_errors(request, problem).values()), "error")
+    done = translate(request, "The roles of %(name)s are saved.", name=user.full_name)
+    return _back(request, done, "success")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from api.access import STAFF, signed_in
+from web.staff_sidebar import load_ticket_queue_counts
 from web.templating import render
 
 router = APIRouter(
@@ -13,6 +14,6 @@ router = APIRouter(
 )
 
 
-@router.get("")
+@router.get("", dependencies=[Depends(load_ticket_queue_counts)])
 async def staff_home(request: Request) -> Response:
     return render(request, "staff/home.html")

@@ -1,26 +1,28 @@
 """Back-office ticket list (/staff/tickets): the queues (mine, unassigned, my groups, at risk,
-breached, all) with filters, full-text and number search, sorts and pages, and the same rows as
-a CSV download (/staff/tickets/export.csv).
+breached, all) with filters, full-text and number search, sorts and pages. The same rows as a
+CSV download are `web.routes.staff_tickets_export`.
 
 Both read the tickets projection in PostgreSQL, never Temporal (see ARCHITECTURE.md, "Source of
-truth"). The bulk actions form posts to /staff/tickets/bulk, which lives elsewhere.
+truth"). The bulk actions form posts to /staff/tickets/bulk (`web.routes.staff_tickets_bulk`),
+which shows this list again (`list_page`) when it refuses.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from api import audit
 from api.access import STAFF, Principal, require, signed_in
-from api.routes.deps import SessionDep, SettingsDep, actor_of
+from api.routes.deps import SessionDep, SettingsDep
+from api.settings import Settings
+from api.tickets import new_request_id
 from db.queries.paging import Page, page_number
 from db.queries.tickets import (
     DEFAULT_QUEUE,
@@ -36,12 +38,10 @@ from db.queries.tickets import (
     known_priorities,
     known_statuses,
     list_tickets,
-    stream_tickets,
 )
 from web import ticket_labels
-from web.csv_export import csv_download, csv_lines
 from web.date_filters import check_day_order, read_day, viewer_zone
-from web.forms import TEXT_LIMIT
+from web.forms import TEXT_LIMIT, list_url
 from web.staff_sidebar import load_ticket_queue_counts
 from web.templating import render, translate
 
@@ -119,7 +119,7 @@ def _uuid(text: str) -> uuid.UUID | None:
     return uuid.UUID(text) if text else None
 
 
-def _read_filters(
+def read_filters(
     request: Request, form: dict, zone: ZoneInfo
 ) -> tuple[TicketFilters, dict[str, str]]:
     errors: dict[str, str] = {}
@@ -148,22 +148,6 @@ def _read_filters(
     return filters, errors
 
 
-def _url(path: str, form: dict) -> Callable[..., str]:
-    """url(page=2) → this list's address with that change; None or "" drops a parameter."""
-
-    def url(**changes: object) -> str:
-        merged = {**form, **{key: "" if v is None else v for key, v in changes.items()}}
-        pairs = [
-            (key, item)
-            for key, value in merged.items()
-            for item in (value if isinstance(value, list) else [value])
-            if item not in ("", None)
-        ]
-        return path + (f"?{urlencode(pairs)}" if pairs else "")
-
-    return url
-
-
 @router.get("", dependencies=[Depends(load_ticket_queue_counts)])
 async def ticket_list(
     request: Request,
@@ -173,14 +157,38 @@ async def ticket_list(
     form: ListForm,
     page: Filter = "1",
 ) -> Response:
+    return await list_page(request, principal, db, settings, form, page)
+
+
+@dataclass
+class BulkState:
+    """The bulk action bar as the agent left it: what they chose and which rows, and why it
+    was refused (a 422 re-render of the list)."""
+
+    form: dict[str, str] = field(default_factory=dict)
+    selected: frozenset[str] = frozenset()
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+async def list_page(
+    request: Request,
+    principal: Principal,
+    db: AsyncSession,
+    settings: Settings,
+    form: dict,
+    page: str = "1",
+    bulk: BulkState | None = None,
+) -> Response:
+    """The list for `form` (the cleaned query string), with the bulk bar in `bulk`'s state."""
+    bulk = bulk or BulkState()
     zone = viewer_zone(principal, settings)
-    filters, errors = _read_filters(request, form, zone)
+    filters, errors = read_filters(request, form, zone)
     results: Page[TicketRow] = (
         Page([], 0, 1, 25)
         if errors
         else await list_tickets(db, principal.user_id, filters, page_number(page))
     )
-    url = _url("/staff/tickets", form)
+    url = list_url("/staff/tickets", form)
     return render(
         request,
         "staff/tickets/index.html",
@@ -194,7 +202,7 @@ async def ticket_list(
             "descending": filters.descending,
             "url": url,
             "here": url(page=results.number if results.number > 1 else None),
-            "csv_url": _url("/staff/tickets/export.csv", form)(),
+            "csv_url": list_url("/staff/tickets/export.csv", form)(),
             "zone": zone,
             "categories": await category_choices(db),
             "groups": await group_choices(db),
@@ -203,81 +211,29 @@ async def ticket_list(
             "priorities": ticket_labels.PRIORITY,
             "queues": ticket_labels.QUEUE,
             "queue_name": translate(request, ticket_labels.QUEUE[filters.queue]),
+            "bulk_request_id": new_request_id(),
+            "bulk_form": bulk.form,
+            "bulk_errors": bulk.errors,
+            "selected": bulk.selected,
         },
-        status_code=422 if errors else 200,
+        status_code=422 if errors or bulk.errors else 200,
         block="results",
     )
 
 
-@router.get("/export.csv")
-async def ticket_export(
-    request: Request,
-    principal: Viewer,
-    db: SessionDep,
-    settings: SettingsDep,
-    form: ListForm,
-) -> Response:
-    zone = viewer_zone(principal, settings)
-    filters, errors = _read_filters(request, form, zone)
-    if errors:
-        return await ticket_list(request, principal, db, settings, form)
-    async with db.begin():
-        # Who took a copy of the desk, and of which part, is on the audit trail.
-        audit.record(
-            db, actor_of(request), "tickets.export", target_type="ticket",
-            after={key: value for key, value in form.items() if value},
-        )  # fmt: skip
-    stamp = datetime.now(zone).strftime("%Y%m%d-%H%M")
-    rows = _export_rows(request, principal.user_id, filters, zone)
-    return csv_download(csv_lines(_export_header(request), rows), f"tickets-{stamp}.csv")
+async def form_of_address(address: str) -> tuple[dict, str]:
+    """The cleaned list form and page of a list address (`/staff/tickets?queue=all&page=2`),
+    for pages that show the list again after a POST."""
+    query = parse_qs(urlsplit(address).query)
 
+    def one(key: str) -> str:
+        return query.get(key, [""])[-1][:TEXT_LIMIT]
 
-def _export_header(request: Request) -> list[str]:
-    return [
-        translate(request, "Number"),
-        translate(request, "Subject"),
-        translate(request, "Customer"),
-        translate(request, "Requester"),
-        translate(request, "Status"),
-        translate(request, "Priority"),
-        translate(request, "Category"),
-        translate(request, "Group"),
-        translate(request, "Assignee"),
-        translate(request, "Tags"),
-        translate(request, "SLA"),
-        translate(request, "First response due"),
-        translate(request, "Resolution due"),
-        translate(request, "Created"),
-        translate(request, "Updated"),
-    ]
-
-
-async def _export_rows(
-    request: Request, viewer_id: uuid.UUID, filters: TicketFilters, zone: ZoneInfo
-) -> AsyncIterator[tuple[object, ...]]:
-    def word(table: dict[str, str], value: str) -> str:
-        return translate(request, table[value]) if value in table else value
-
-    def when(moment: datetime | None) -> str:
-        return moment.astimezone(zone).isoformat(timespec="minutes") if moment else ""
-
-    # Its own session: the request's one is closed before the body is streamed.
-    async with request.app.state.sessionmaker() as db, db.begin():
-        async for ticket in stream_tickets(db, viewer_id, filters):
-            yield (
-                ticket.number,
-                ticket.subject,
-                ticket.customer_name,
-                ticket.requester_name,
-                word(ticket_labels.STATUS, ticket.status),
-                word(ticket_labels.PRIORITY, ticket.priority),
-                ticket.category_name,
-                ticket.group_name,
-                ticket.assignee_name,
-                ", ".join(ticket.tags),
-                word(ticket_labels.SLA, ticket.sla_state),
-                when(ticket.first_response_due),
-                when(ticket.resolution_due),
-                when(ticket.created_at),
-                when(ticket.updated_at),
-            )
+    form = await list_form(
+        queue=one("queue") or DEFAULT_QUEUE, status=query.get("status"),
+        priority=query.get("priority"), category=one("category"), group=one("group"),
+        assignee=one("assignee"), tag=one("tag"), customer=one("customer"),
+        customer_id=one("customer_id"), date_from=one("from"), date_to=one("to"), q=one("q"),
+        sort=one("sort") or DEFAULT_SORT, dir=one("dir"),
+    )  # fmt: skip
+    return form, one("page") or "1"
