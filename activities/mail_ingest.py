@@ -16,6 +16,7 @@ import logging
 import socket
 import ssl
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from io import BytesIO
 from pathlib import Path
@@ -32,12 +33,13 @@ from activities.mail_classification import classify
 from activities.mail_parsing import ParsedMail, parse_mail
 from activities.mail_routing import route
 from activities.mail_threading import file_id, inbound_id
-from api.attachments import TOO_MANY, PendingFile, UploadRefused, check_bytes, save_file
-from api.inbound_mail import decision_for
-from api.support.mailbox_passwords import decrypt_password
-from db.models import InboundMessage, MailBlocklistEntry, Mailbox
+from db import file_checks, file_store
+from db.file_checks import FileRefused, PendingFile
+from db.inbound_mail import appended, author_of, open_request
+from db.models import InboundMessage, MailBlocklistEntry, Mailbox, User
 from workflows.mail_messages import FetchedBatch, FetchMail, InboundDecision, MarkProcessed
 from workflows.mailbox_poll import FETCH_MAIL, MARK_PROCESSED
+from workflows.outbound_email import SendEmail
 from workflows.ticket_messages import Attachment
 
 log = logging.getLogger(__name__)
@@ -49,7 +51,8 @@ CONNECTION_ERRORS = (
 
 @dataclass(frozen=True)
 class MailConfig:
-    secret_key: str
+    # Given by the worker (passwords are encrypted with a key derived from SECRET_KEY).
+    decrypt_password: Callable[[str], str]
     uploads: Path
     max_file_bytes: int
     max_files: int
@@ -59,11 +62,11 @@ class MailConfig:
     base_url: str
 
 
-def account_of(mailbox: Mailbox, secret_key: str) -> imap.ImapAccount:
+def account_of(mailbox: Mailbox, config: MailConfig) -> imap.ImapAccount:
     return imap.ImapAccount(
         host=mailbox.host, port=mailbox.port, tls_mode=mailbox.tls_mode,
         username=mailbox.username, folder=mailbox.folder,
-        password=decrypt_password(secret_key, mailbox.password_encrypted),
+        password=config.decrypt_password(mailbox.password_encrypted),
     )  # fmt: skip
 
 
@@ -78,7 +81,7 @@ class MailActivities:
             mailbox = await db.get(Mailbox, uuid.UUID(request.mailbox_id))
         if mailbox is None or not mailbox.active:
             return FetchedBatch(0, error="inactive")
-        account = account_of(mailbox, self._config.secret_key)
+        account = account_of(mailbox, self._config)
         try:
             fetched = await asyncio.to_thread(
                 imap.fetch_after, account, mailbox.last_uid, request.limit
@@ -118,7 +121,7 @@ class MailActivities:
             mailbox = await db.get(Mailbox, mailbox_id)
         if mailbox is None:
             return
-        account = account_of(mailbox, self._config.secret_key)
+        account = account_of(mailbox, self._config)
         await asyncio.to_thread(
             imap.mark_processed, account, request.uids, mailbox.processed_action,
             mailbox.processed_folder,
@@ -186,27 +189,27 @@ class MailActivities:
         """The raw mail, and each file that passes the upload checks, stored by hash (blocking).
         Refused files are named with the reason, for the agent."""
         config = self._config
-        save_file(
-            config.uploads,
-            PendingFile(
-                "original.eml", "message/rfc822", len(raw), parsed.raw_sha256, BytesIO(raw)
-            ),
+        original = PendingFile(
+            "original.eml", "message/rfc822", len(raw), parsed.raw_sha256, BytesIO(raw)
         )
+        file_store.write(config.uploads, original)
         kept: list[Attachment] = []
         refused: list[dict] = []
         for position, mail_file in enumerate(parsed.files):
             try:
                 if len(kept) >= config.max_files:
-                    raise UploadRefused(TOO_MANY, limit=config.max_files)
-                checked = check_bytes(mail_file.data, mail_file.filename, config.max_file_bytes)
-            except UploadRefused as problem:
+                    raise FileRefused(file_checks.TOO_MANY, limit=config.max_files)
+                checked = file_checks.check_bytes(
+                    mail_file.data, mail_file.filename, config.max_file_bytes
+                )
+            except FileRefused as problem:
                 variables = {k: str(v) for k, v in problem.variables.items()}
                 refused.append(
-                    {"filename": mail_file.filename, "message": problem.message,
+                    {"filename": mail_file.filename, "reason": problem.reason,
                      "variables": variables}
                 )  # fmt: skip
                 continue
-            save_file(config.uploads, checked)
+            file_store.write(config.uploads, checked)
             kept.append(
                 Attachment(
                     id=str(file_id(row_id, position)), sha256=checked.sha256,
@@ -231,3 +234,32 @@ class MailActivities:
                 mailbox.uid_validity, mailbox.last_uid = uid_validity, 0
             mailbox.last_success_at = func.now()
             mailbox.last_error = ""
+
+
+async def decision_for(
+    db: AsyncSession, row: InboundMessage, mailbox: Mailbox | None, answer: SendEmail | None, *,
+    default_locale: str,
+) -> InboundDecision:  # fmt: skip
+    """The poller's decision for a stored mail, from its row."""
+    user = await db.get(User, row.author_id) if row.author_id else None
+    author = author_of(row, user)
+    locale = user.locale if user is not None and user.locale else default_locale
+    group_id = str(mailbox.group_id) if mailbox is not None and mailbox.group_id else None
+    customer_id = str(row.customer_id) if row.customer_id else ""
+    if row.status == "ticket" and customer_id:
+        request = open_request(
+            row, author, customer_id=customer_id, group_id=group_id, locale=locale
+        )
+        return InboundDecision(str(row.id), "open", str(row.id), open_ticket=request)
+    if row.status == "reply" and row.ticket_id is not None:
+        follow_up = open_request(
+            row, author, customer_id=customer_id, group_id=group_id, locale=locale,
+            follow_up_of=str(row.ticket_id),
+        ) if customer_id else None  # fmt: skip
+        return InboundDecision(
+            str(row.id), "append", str(row.ticket_id), open_ticket=follow_up,
+            email=appended(row, author),
+        )  # fmt: skip
+    if row.status == "rejected" and answer is not None:
+        return InboundDecision(str(row.id), "reject", rejection=answer)
+    return InboundDecision(str(row.id), "none")

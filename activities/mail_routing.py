@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.mail_classification import Bounce, Classification
 from activities.mail_parsing import ParsedMail
 from activities.mail_threading import inbound_id, ticket_in_message_id, ticket_number_in
-from api.inbound_mail import UNKNOWN_SENDERS_ID, contact, unknown_senders
+from db.inbound_mail import contact, unknown_senders
 from db.models import (
     EmailOutbox,
     EmailStatus,
@@ -32,8 +32,6 @@ from db.models import (
     UndeliverableAddress,
     User,
 )
-
-__all__ = ["UNKNOWN_SENDERS_ID", "Route", "record_bounce", "route", "undeliverable"]
 
 MERGE_DEPTH = 10
 

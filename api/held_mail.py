@@ -11,15 +11,24 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from api import audit, tickets
 from api.audit import Actor
-from api.inbound_mail import appended, author_of, contact, open_request, unknown_senders
 from api.settings import Settings
 from api.support.common import NotFound
+from db.inbound_mail import (
+    appended,
+    attachments_of,
+    author_of,
+    contact,
+    open_request,
+    unknown_senders,
+)
 from db.models import InboundMessage, Mailbox, Ticket
 from db.queries.mail import HELD_STATUSES
 from i18n import N_
+from workflows.ticket_messages import InboundEmail, Reply
 from workflows.tickets import TicketWorkflow
 from workflows.tickets import workflow_id as ticket_workflow_id
 
@@ -60,19 +69,41 @@ async def accept(
 
 
 async def attach(
-    db: AsyncSession, client: Client, actor: Actor, mail_id: uuid.UUID, number: str
-) -> uuid.UUID:
-    """The mail as a message on the ticket the agent chose (by its number)."""
+    db: AsyncSession, client: Client, settings: Settings, actor: Actor, mail_id: uuid.UUID,
+    number: str,
+) -> str:  # fmt: skip
+    """The mail as a message on the ticket the agent chose (by its number), as the customer's
+    message (`tickets.customer_reply`: a merged ticket forwards it, one closed for good gets a
+    follow-up). An auto-reply only joins the ticket: it changes nothing and answers nobody.
+    Returns the number of the ticket it is on."""
     row = await _held(db, mail_id)
     ticket = await db.scalar(select(Ticket).where(Ticket.number == number.strip().upper()))
     if ticket is None:
         raise HeldMailRefused(NO_SUCH_TICKET)
     sender = await contact(db, row.from_address)
     author = author_of(row, sender if sender and sender.customer_id == ticket.customer_id else None)
-    handle = client.get_workflow_handle_for(TicketWorkflow.run, ticket_workflow_id(str(ticket.id)))
-    await handle.signal(TicketWorkflow.inbound_email, appended(row, author))
-    await _decided(db, actor, row, "attached", ticket_id=ticket.id)
-    return ticket.id
+    if row.kind == "auto_reply":
+        landed, landed_number = ticket.id, ticket.number
+        await _signal_mail(client, ticket.id, appended(row, author))
+    else:
+        reply = Reply(str(row.id), author, row.body, attachments_of(row), channel="email")
+        outcome = await tickets.customer_reply(
+            client, settings, db, ticket, reply, channel="email",
+            locale=sender.locale if sender else settings.default_locale,
+        )  # fmt: skip
+        landed, landed_number = uuid.UUID(outcome.view.ticket_id), outcome.view.number
+    await _decided(db, actor, row, "attached", ticket_id=landed)
+    return landed_number
+
+
+async def _signal_mail(client: Client, ticket_id: uuid.UUID, mail: InboundEmail) -> None:
+    handle = client.get_workflow_handle_for(TicketWorkflow.run, ticket_workflow_id(str(ticket_id)))
+    try:
+        await handle.signal(TicketWorkflow.inbound_email, mail)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise tickets.TicketRefused("TicketFinished", str(error)) from error
+        raise
 
 
 async def discard(db: AsyncSession, actor: Actor, mail_id: uuid.UUID) -> None:

@@ -117,7 +117,7 @@ class TicketChanges(TicketProcess):
             return []
         return [self._event("sla_policy_changed", actor, self._sla.summary(self._state))]
 
-    async def _reply(self, message: Reply, now: datetime, channel: str | None = None) -> None:
+    async def _reply(self, message: Reply, now: datetime) -> None:
         state = self._state
         state.message_count += 1
         if message.author.kind == "agent":
@@ -139,7 +139,7 @@ class TicketChanges(TicketProcess):
             assert state.clock is not None
             state.clock = sla.record_customer_message(state.clock, now)
             state.last_customer_message_at = now
-            channel, notice = channel or state.channel, "customer_replied"
+            channel, notice = message.channel or state.channel, "customer_replied"
         record = MessageRecord(
             message.request_id, message.author, message.body, False, channel, message.attachments
         )
@@ -280,8 +280,8 @@ class TicketChanges(TicketProcess):
             event = self._event(kind, mail.author, {}, key=mail.request_id)
             await self._write(now, message=record, events=[event])
             return
-        reply = Reply(mail.request_id, mail.author, mail.body, mail.attachments)
-        await self._reply(reply, now, channel="email")
+        reply = Reply(mail.request_id, mail.author, mail.body, mail.attachments, channel="email")
+        await self._reply(reply, now)
 
     def _check_reply(self, message: Reply) -> None:
         if self._seen(message.request_id):

@@ -125,6 +125,9 @@ class Reply:
     attachments: list[Attachment] = field(default_factory=list)
     # Agents only: the status the reply leaves the ticket in (default answered).
     set_status: str | None = None
+    # Customers only: where the message came from when not the ticket's own channel (a mail
+    # answering a ticket opened in the portal).
+    channel: str | None = None
 
 
 @dataclass

@@ -7,6 +7,7 @@ connection pools live as long as the worker.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from email.utils import parseaddr
@@ -24,6 +25,7 @@ from activities.ticket_bulk import apply_ticket_bulk_action
 from activities.ticket_notifications import TicketNotificationActivities
 from activities.tickets import TicketActivities
 from api.settings import Settings, get_settings
+from api.support.mailbox_passwords import decrypt_password
 from api.temporal import connect_temporal
 from db.session import create_engine, create_sessionmaker
 from workflows.kyc import KycWorkflow
@@ -56,7 +58,7 @@ def smtp_config(settings: Settings) -> SmtpConfig:
 
 def mail_config(settings: Settings) -> MailConfig:
     return MailConfig(
-        secret_key=settings.secret,
+        decrypt_password=functools.partial(decrypt_password, settings.secret),
         uploads=settings.uploads_path,
         max_file_bytes=settings.upload_max_bytes,
         max_files=settings.upload_max_files,

@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 from api import attachments
 from api.access import Principal
 from api.attachments import UploadRefused, attachment_for, clean_filename, read_uploads, store
+from db import file_checks
 from tests.support.accounts import make_person
 from tests.support.attachments import docx, pdf, png, ticket_with_files, upload, zip_of
 
@@ -52,14 +53,14 @@ async def _refusal(settings, *uploads) -> UploadRefused:
             "text/plain",
         ),
         ("export.csv", "nom;montant\nBenali;1\u202f234,50 DA\n".encode(), "text/csv"),
-        ("report.docx", docx(), attachments.DOCX),
+        ("report.docx", docx(), file_checks.DOCX),
         ("logs.zip", zip_of("a.log", "b.log"), "application/zip"),
         (
             "bounce.eml",
             b"From: a@example.dz\r\nSubject: x\r\n\r\n<html>hi</html>",
             "message/rfc822",
         ),
-        ("sheet.ods", zip_of("content.xml", mimetype=attachments.ODS), attachments.ODS),
+        ("sheet.ods", zip_of("content.xml", mimetype=file_checks.ODS), file_checks.ODS),
     ],
 )
 async def test_a_file_is_accepted_for_what_its_bytes_are(
@@ -83,7 +84,7 @@ async def test_an_office_file_laid_out_in_another_order_is_still_recognised(uplo
 
     [pending] = await read_uploads(uploads_settings, [upload("budget.xlsx", data)])
 
-    assert pending.content_type == attachments.XLSX
+    assert pending.content_type == file_checks.XLSX
 
 
 # ---------------------------------------------------------------- refused
@@ -178,7 +179,7 @@ async def test_reading_stops_as_soon_as_a_file_passes_the_limit(uploads_settings
 
     assert refused.message == attachments.TOO_LARGE
     assert refused.variables["limit"] == "10"
-    assert endless.served <= uploads_settings.upload_max_bytes + attachments.CHUNK
+    assert endless.served <= uploads_settings.upload_max_bytes + file_checks.CHUNK
 
 
 async def test_more_files_than_allowed_are_refused_before_any_is_read(uploads_settings):

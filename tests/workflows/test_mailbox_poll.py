@@ -9,7 +9,7 @@ import uuid
 
 from sqlalchemy import func, select
 
-from activities.mail_routing import UNKNOWN_SENDERS_ID
+from db.inbound_mail import UNKNOWN_SENDERS_ID
 from db.models import (
     EmailOutbox,
     EmailStatus,

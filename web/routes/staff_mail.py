@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from api import held_mail
 from api.access import STAFF, Principal, require, signed_in
-from api.attachments import stored_path
+from api.attachments import UploadRefused, stored_path
 from api.routes.deps import SessionDep, SettingsDep, TemporalDep, actor_of
 from api.tickets import TicketRefused
 from db.queries.mail import HELD_STATUSES, held_mail_query
@@ -72,9 +72,15 @@ def _page(request, principal, row, *, error: str = "", number: str = "", status_
         request,
         "staff/mail/detail.html",
         {"principal": principal, "mail": row, "held": row.status in HELD_STATUSES,
+         "refused_files": [_refusal(file) for file in row.refused_files],
          "error": error, "number": number},
         status_code=status_code,
     )  # fmt: skip
+
+
+def _refusal(file: dict) -> UploadRefused:
+    """Why a file of the mail was not kept, in words (the checks stored their reason)."""
+    return UploadRefused.explaining(file["reason"], file["filename"], **file["variables"])
 
 
 @router.get("/{mail_id}/original.eml")
@@ -105,16 +111,16 @@ async def accept(
 
 @router.post("/{mail_id}/attach")
 async def attach(
-    request: Request, mail_id: str, principal: Decider, db: SessionDep, client: TemporalDep,
-    number: Text = "",
+    request: Request, mail_id: str, principal: Decider, db: SessionDep, settings: SettingsDep,
+    client: TemporalDep, number: Text = "",
 ) -> Response:  # fmt: skip
     target = id_or_404(mail_id)
     try:
         with missing_is_404():
-            await held_mail.attach(db, client, actor_of(request), target, number)
-    except held_mail.HeldMailRefused as refused:
+            landed = await held_mail.attach(db, client, settings, actor_of(request), target, number)
+    except (held_mail.HeldMailRefused, TicketRefused) as refused:
         return await _refused(request, principal, db, target, refused.message, number)
-    message = translate(request, "Added to ticket %(number)s.", number=number.strip().upper())
+    message = translate(request, "Added to ticket %(number)s.", number=landed)
     return back_to(request, f"/staff/mail/{target}", message)
 
 

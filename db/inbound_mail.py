@@ -1,7 +1,11 @@
 """What a stored inbound mail becomes for the ticket workflow: a new ticket (`OpenTicket`) or a
 message on an existing one (`InboundEmail`). Built from the `inbound_messages` row alone, so the
 poller's retries and an agent's decision on held mail produce the very same messages (same ids:
-the mail's id is the message's, and the ticket's when it opens one)."""
+the mail's id is the message's, and the ticket's when it opens one).
+
+Here, beside the records, because both sides build them: the poller's activities and the
+back-office's held mail (api.held_mail); activities never import `api`. It only maps rows to the
+workflow's message dataclasses (data, no Temporal) and finds the sender among our contacts."""
 
 from __future__ import annotations
 
@@ -16,13 +20,10 @@ from db.models import (
     CustomerKind,
     CustomerStatus,
     InboundMessage,
-    Mailbox,
     User,
     UserKind,
     UserStatus,
 )
-from workflows.mail_messages import InboundDecision
-from workflows.outbound_email import SendEmail
 from workflows.ticket_messages import Attachment, Author, InboundEmail, OpenTicket
 
 SUBJECT_LIMIT = 200
@@ -106,32 +107,3 @@ def appended(row: InboundMessage, author: Author) -> InboundEmail:
         attachments=attachments_of(row),
         automatic=row.kind == "auto_reply",
     )
-
-
-async def decision_for(
-    db: AsyncSession, row: InboundMessage, mailbox: Mailbox | None, answer: SendEmail | None, *,
-    default_locale: str,
-) -> InboundDecision:  # fmt: skip
-    """The poller's decision for a stored mail, from its row."""
-    user = await db.get(User, row.author_id) if row.author_id else None
-    author = author_of(row, user)
-    locale = user.locale if user is not None and user.locale else default_locale
-    group_id = str(mailbox.group_id) if mailbox is not None and mailbox.group_id else None
-    customer_id = str(row.customer_id) if row.customer_id else ""
-    if row.status == "ticket" and customer_id:
-        request = open_request(
-            row, author, customer_id=customer_id, group_id=group_id, locale=locale
-        )
-        return InboundDecision(str(row.id), "open", str(row.id), open_ticket=request)
-    if row.status == "reply" and row.ticket_id is not None:
-        follow_up = open_request(
-            row, author, customer_id=customer_id, group_id=group_id, locale=locale,
-            follow_up_of=str(row.ticket_id),
-        ) if customer_id else None  # fmt: skip
-        return InboundDecision(
-            str(row.id), "append", str(row.ticket_id), open_ticket=follow_up,
-            email=appended(row, author),
-        )  # fmt: skip
-    if row.status == "rejected" and answer is not None:
-        return InboundDecision(str(row.id), "reject", rejection=answer)
-    return InboundDecision(str(row.id), "none")
