@@ -345,6 +345,8 @@ class TicketActivities:
                 "assignee_id",
                 "sla_policy_id",
                 "merged_into_id",
+                "customer_id",
+                "requester_id",
             ):
                 values[key] = _uuid(values[key])
             if (

@@ -49,6 +49,7 @@ from web.routes import (
     staff_kyc,
     staff_mail,
     staff_ticket,
+    staff_ticket_customer,
     staff_ticket_messages,
     staff_ticket_pdf,
     staff_ticket_properties,
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # After the list's own paths (export.csv, bulk), which /{ticket_id} would also match.
         staff_ticket,
         staff_ticket_messages,
+        staff_ticket_customer,
         staff_ticket_properties,
         staff_ticket_pdf,
         staff_mail,

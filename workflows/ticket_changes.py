@@ -41,6 +41,7 @@ from workflows.ticket_messages import (
     Routing,
     RoutingQuery,
     SetCategory,
+    SetCustomer,
     SetPriority,
     SetStatus,
     SetTags,
@@ -200,6 +201,21 @@ class TicketChanges(TicketProcess):
         events = [self._event("category_changed", change.author, data, key=change.request_id)]
         await self._write(now, events=events + await self._reselect_policy(change.author))
 
+    async def _set_customer(self, change: SetCustomer, now: datetime) -> None:
+        state = self._state
+        before = {"customer_id": state.customer_id, "requester_id": state.requester_id}
+        state.customer_id = change.customer_id
+        state.requester_id = change.requester_id
+        after = {"customer_id": change.customer_id, "requester_id": change.requester_id,
+                 "name": change.customer_name}  # fmt: skip
+        data: dict[str, object] = {"before": before, "after": after}
+        events = [self._event("customer_set", change.author, data, key=change.request_id)]
+        watchers = [change.requester_id] if change.requester_id else []
+        state.watcher_ids = sorted(set(state.watcher_ids) | set(watchers))
+        # Another customer may fall under another SLA policy (its segment).
+        events += await self._reselect_policy(change.author)
+        await self._write(now, events=events, add_watchers=watchers)
+
     async def _tag(self, change: SetTags, now: datetime) -> None:
         after = change.applied_to(self._state.tags)
         if after == self._state.tags:
@@ -336,6 +352,14 @@ class TicketChanges(TicketProcess):
             return
         self._require_staff(change.author)
         self._require_open()
+
+    def _check_set_customer(self, change: SetCustomer) -> None:
+        if self._seen(change.request_id):
+            return
+        self._require_staff(change.author)
+        self._require_open()
+        if self._state.merged_into_id:
+            raise refuse("This ticket was merged into another one.", "TicketMerged")
 
     def _check_tag(self, change: SetTags) -> None:
         if self._seen(change.request_id):

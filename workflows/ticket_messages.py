@@ -213,6 +213,19 @@ class Reopen:
     author: Author
 
 
+@dataclass
+class SetCustomer:
+    """Staff: the ticket is another customer's (a mail from an unknown sender, linked to the
+    customer the sender turns out to be). `requester_id`: the contact who wrote, now a user;
+    `customer_name` is kept with the event for the timeline."""
+
+    request_id: str
+    author: Author
+    customer_id: str
+    customer_name: str
+    requester_id: str | None = None
+
+
 # ---------------------------------------------------------------- signals (fire and forget)
 
 
@@ -368,6 +381,9 @@ class Projection:
     merged_into_id: str | None
     message_count: int
     updated_at: datetime
+    # Who the ticket is for: changes only when staff link it to another customer.
+    customer_id: str
+    requester_id: str | None
 
 
 @dataclass

@@ -335,6 +335,8 @@ class TicketProcess:
             merged_into_id=state.merged_into_id,
             message_count=state.message_count,
             updated_at=now,
+            customer_id=state.customer_id,
+            requester_id=state.requester_id,
         )
 
     def _publish(self, now: datetime) -> None:

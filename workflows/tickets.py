@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         Reopen,
         Reply,
         SetCategory,
+        SetCustomer,
         SetPriority,
         SetStatus,
         SetTags,
@@ -153,6 +154,14 @@ class TicketWorkflow(TicketChanges):
     @reopen.validator
     def _validate_reopen(self, change: Reopen) -> None:
         self._check_reopen(change)
+
+    @workflow.update
+    async def set_customer(self, change: SetCustomer) -> TicketView:
+        return await self._apply(change.request_id, lambda now: self._set_customer(change, now))
+
+    @set_customer.validator
+    def _validate_set_customer(self, change: SetCustomer) -> None:
+        self._check_set_customer(change)
 
     @workflow.signal
     async def merged_in(self, merged: MergedIn) -> None:
