@@ -1,6 +1,7 @@
 """Admin console, Support (/admin/support): the helpdesk configuration. This page links the
 sections; each section is its own module, included here so the application registers one
-router: categories, groups, calendars, SLA policies, canned replies, mailboxes."""
+router: categories, groups, calendars, SLA policies, canned replies, mailboxes,
+acknowledgements."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from api.access import STAFF, signed_in
 from api.routes.deps import SessionDep
 from db.queries.support import support_counts
 from web.routes import (
+    admin_support_acknowledgements,
     admin_support_calendars,
     admin_support_categories,
     admin_support_groups,
@@ -42,5 +44,6 @@ for section in (
     admin_support_policies,
     admin_support_replies,
     admin_support_mailboxes,
+    admin_support_acknowledgements,
 ):
     router.include_router(section.router)
