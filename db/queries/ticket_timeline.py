@@ -1,6 +1,6 @@
 """The staff view of a ticket's history: messages and internal notes, the timeline events, and
-the emails sent about it with their delivery state (`email_outbox`), in one list; plus the
-names the events refer to by id (agents, groups, categories).
+the emails sent about it with their delivery state (`email_outbox`), in one list; each message's
+own emails; plus the names the events refer to by id (agents, groups, categories).
 
 "Why did the system do that?" (PRODUCT.md, 5): every rule, timer and email is on this list.
 """
@@ -35,6 +35,8 @@ class TicketEmail:
     attempts: int
     created_at: datetime
     sent_at: datetime | None
+    # The message it is about (its id), when it is about one.
+    related_id: str = ""
 
 
 Entry = ConversationMessage | TimelineEvent | TicketEmail
@@ -53,6 +55,9 @@ class Names:
 class StaffTimeline:
     entries: list[Entry]
     names: Names
+    # Each message's emails (message id → emails about it), so the message shows whether it
+    # reached its readers: sent, deferred, failed, bounced.
+    deliveries: dict[str, list[TicketEmail]] = field(default_factory=dict)
 
 
 async def ticket_emails(db: AsyncSession, ticket_id: uuid.UUID) -> list[TicketEmail]:
@@ -71,6 +76,7 @@ async def ticket_emails(db: AsyncSession, ticket_id: uuid.UUID) -> list[TicketEm
             attempts=row.attempts,
             created_at=row.created_at,
             sent_at=row.sent_at,
+            related_id=row.related_id,
         )
         for row in rows
     ]
@@ -137,6 +143,11 @@ async def staff_timeline(
         db, ticket_id, include_internal=True, include_events=not messages_only
     )
     events = [event for event in conversation.events if event.kind not in MESSAGE_EVENTS]
-    emails = [] if messages_only else await ticket_emails(db, ticket_id)
-    entries: list[Entry] = sorted([*conversation.messages, *events, *emails], key=_order)
-    return StaffTimeline(entries, await _names(db, events))
+    emails = await ticket_emails(db, ticket_id)
+    deliveries: dict[str, list[TicketEmail]] = {str(m.id): [] for m in conversation.messages}
+    for email in emails:
+        deliveries.get(email.related_id, []).append(email)
+    listed = [] if messages_only else emails
+    entries: list[Entry] = sorted([*conversation.messages, *events, *listed], key=_order)
+    sent = {key: found for key, found in deliveries.items() if found}
+    return StaffTimeline(entries, await _names(db, events), sent)
