@@ -41,8 +41,6 @@ class Desk:
     quiet_group_id: uuid.UUID
     api_token: str  # a customer's personal token: tickets.create, tickets.view
     agent_ids: list[uuid.UUID]
-    # Agents signed in for the queue page: (user id, session cookie value).
-    sessions: list[tuple[uuid.UUID, str]]
 
 
 async def prepare_desk(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> Desk:
@@ -67,14 +65,24 @@ async def prepare_desk(sessionmaker: async_sessionmaker[AsyncSession], settings:
             agent = await _user(db, f"agent{index}@bench.invalid", UserKind.STAFF, "agent")
             db.add(SupportGroupMember(group_id=group.id, user_id=agent.id))
             agents.append(agent)
-        signed_in = []
-        for agent in agents[:SIGNED_IN]:
+    return Desk(customer.id, quiet.id, token, [a.id for a in agents])
+
+
+async def sign_in_agents(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, desk: Desk
+) -> list[tuple[uuid.UUID, str]]:
+    """Sessions for the queue page's agents, opened just before it is timed (a session idle for
+    half an hour has expired): (user id, session cookie value)."""
+    signed_in = []
+    async with sessionmaker() as db, db.begin():
+        for agent_id in desk.agent_ids[:SIGNED_IN]:
+            agent = await db.get(User, agent_id)
             cookie, _ = await sessions.open_session(
                 db, agent, settings.session_policy, pending_second_factor=False, ip=None,
                 user_agent="bench.tickets",
             )  # fmt: skip
-            signed_in.append((agent.id, cookie))
-    return Desk(customer.id, quiet.id, token, [a.id for a in agents], signed_in)
+            signed_in.append((agent_id, cookie))
+    return signed_in
 
 
 async def _user(

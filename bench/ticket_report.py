@@ -42,31 +42,43 @@ class Results:
 
 
 def report(results: Results, facts: dict[str, Any], sizes: Any) -> None:
+    """Everything at the end, together (each section was also printed as it was measured)."""
     r = results
     print()
     print("  ".join(f"{key}={value}" for key, value in facts.items()))
+    report_opens(r.bare_opens, r.opens, sizes)
+    report_replies(r.bare_replies, r.replies, sizes)
+    report_footprint(r.footprint)
+    report_pages(r, sizes)
+
+
+def report_opens(bare: Measurement, opens: Measurement, sizes: Any) -> None:
     print(f"\n(1) opening tickets: {sizes.opens} timed at concurrency {sizes.concurrency}")
     print_table(
         ["", "per second", "p50 ms", "p99 ms"],
         [
-            _row("bare engine (bench.engine)", r.bare_opens),
-            _row("ours: POST /api/v1/tickets", r.opens),
-            ["ours / bare (goal ≥ 70 %)", f"{r.opens.per_second / r.bare_opens.per_second:.0%}",
-             "", ""],
+            _row("bare engine (bench.engine)", bare),
+            _row("ours: POST /api/v1/tickets", opens),
+            ["ours / bare (goal ≥ 70 %)", f"{opens.per_second / bare.per_second:.0%}", "", ""],
         ],
-    )  # fmt: skip
+    )
+
+
+def report_replies(bare: Measurement, replies: Measurement, sizes: Any) -> None:
     print(f"\n(2) updates: {sizes.replies} timed at concurrency 10 over 20 workflows")
     print_table(
         ["", "per second", "p50 ms", "p99 ms"],
         [
-            _row("bare update (one no-op activity)", r.bare_replies),
-            _row("ours: TicketWorkflow.reply", r.replies),
+            _row("bare update (one no-op activity)", bare),
+            _row("ours: TicketWorkflow.reply", replies),
             ["ours / bare (goal ≤ 2×)", "",
-             f"{r.replies.latency_ms(0.5) / r.bare_replies.latency_ms(0.5):.2f}×",
-             f"{r.replies.latency_ms(0.99) / r.bare_replies.latency_ms(0.99):.2f}×"],
+             f"{replies.latency_ms(0.5) / bare.latency_ms(0.5):.2f}×",
+             f"{replies.latency_ms(0.99) / bare.latency_ms(0.99):.2f}×"],
         ],
     )  # fmt: skip
-    f = r.footprint
+
+
+def report_footprint(f: Footprint) -> None:
     print(f"\n(3) {f.open_tickets} open tickets ({f.added} opened for this, "
           f"{f.opening.per_second:.0f}/s); {f.armed} with an SLA deadline ahead, "
           f"{f.running_workflows} TicketWorkflow runs waiting on their timers")  # fmt: skip
@@ -81,6 +93,9 @@ def report(results: Results, facts: dict[str, Any], sizes: Any) -> None:
     )
     print("* bounded by the worker's cache of 1,000 runs; a run out of cache replays on its next")
     print("  timer or update, so worker memory does not grow with the number of open tickets.")
+
+
+def report_pages(r: Results, sizes: Any) -> None:
     print(f"\n(4) agent queue page, {r.tickets_in_database:,} tickets in PostgreSQL, "
           f"{sizes.pages} loads per side, 10 agents at once")  # fmt: skip
     print_table(

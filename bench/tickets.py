@@ -32,8 +32,15 @@ from bench.bare_update import BareUpdateWorkflow
 from bench.bare_workflow import noop
 from bench.engine import measure_bare
 from bench.harness import Measurement, Stack, machine_facts, run_concurrently, running_stack
-from bench.ticket_data import Desk, insert_history, prepare_desk
-from bench.ticket_report import Footprint, Results, report
+from bench.ticket_data import Desk, insert_history, prepare_desk, sign_in_agents
+from bench.ticket_report import (
+    Footprint,
+    Results,
+    report,
+    report_footprint,
+    report_opens,
+    report_replies,
+)
 from bench.web_processes import (
     app_environment,
     files_bytes,
@@ -178,10 +185,10 @@ async def measure_footprint(
 
 
 async def measure_pages(
-    base_url: str, path: str, desk: Desk, count: int, *, cookies: bool
+    base_url: str, path: str, signed_in: list[tuple[uuid.UUID, str]], count: int, *, cookies: bool
 ) -> Measurement:
     users = []
-    for agent_id, session in desk.sessions:
+    for agent_id, session in signed_in:
         users.append(httpx.AsyncClient(
             base_url=base_url, timeout=60, cookies={"cm_session": session} if cookies else None,
             params=None if cookies else {"viewer": str(agent_id)},
@@ -226,13 +233,16 @@ async def run(stack: Stack, sizes: Sizes) -> Results:
             with uvicorn_process("web.app:create_app", app_environment(settings), log) as web:
                 print(f"(1) ours: {sizes.opens} tickets through POST /api/v1/tickets…", flush=True)
                 opens, opened = await measure_http_opens(web, desk, sizes.opens, sizes.concurrency)
+                report_opens(bare_opens, opens, sizes)
                 print(f"(2) {sizes.replies} replies, then as many bare updates…", flush=True)
                 replies = await measure_replies(client, opened[:REPLY_TICKETS], sizes.replies, 10)
                 bare_replies = await measure_bare_updates(client, sizes.replies, 10)
+                report_replies(bare_replies, replies, sizes)
                 print(f"(3) opening tickets up to {sizes.open_tickets} open…", flush=True)
                 footprint = await measure_footprint(
                     client, stack, sessionmaker, desk, sizes.open_tickets, sizes.concurrency
                 )
+                report_footprint(footprint)
                 async with sessionmaker() as db:
                     present = await db.scalar(text("SELECT count(*) FROM tickets"))
                 history = max(0, sizes.history - present)
@@ -242,9 +252,10 @@ async def run(stack: Stack, sizes: Sizes) -> Results:
                 bare_env = {"BENCH_DATABASE_URL": settings.sqlalchemy_url}
                 with uvicorn_process("bench.bare_queue:create_app", bare_env, log) as bare:
                     print(f"(4) {sizes.pages} queue pages each, 10 agents at once…", flush=True)
-                    page = await measure_pages(web, "/staff/tickets?queue=mine", desk,
+                    agents = await sign_in_agents(sessionmaker, settings, desk)
+                    page = await measure_pages(web, "/staff/tickets?queue=mine", agents,
                                                sizes.pages, cookies=True)  # fmt: skip
-                    bare_page = await measure_pages(bare, "/queue?queue=mine", desk,
+                    bare_page = await measure_pages(bare, "/queue?queue=mine", agents,
                                                     sizes.pages, cookies=False)  # fmt: skip
         return Results(bare_opens, opens, bare_replies, replies, footprint, total, bare_page, page)
     finally:
