@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import HTTPException, Request
+from fastapi import File, HTTPException, Request, UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -24,6 +25,9 @@ from web.templating import render, translate
 # field with the input kept. Beyond this much, a request is not someone typing: FastAPI refuses
 # it with the generic "invalid input" page before anything runs.
 TEXT_LIMIT = 20_000
+# Several files under one field name (`<input type="file" name="attachments" multiple>`); the
+# parameter is named apart from the `api.attachments` module.
+Files = Annotated[list[UploadFile] | None, File(alias="attachments")]
 
 
 def field_errors(request: Request, problem: InputError) -> dict[str, str]:

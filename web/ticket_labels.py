@@ -5,27 +5,12 @@ global (`_(TICKET_LABELS.status[ticket.status])`), in Python with `translate(req
 from __future__ import annotations
 
 from i18n import N_
+from workflows import ticket_rules
 
-STATUS = {
-    "open": N_("Open"),
-    "in_progress": N_("In progress"),
-    "answered": N_("Answered"),
-    "waiting_on_customer": N_("Waiting on customer"),
-    "on_hold": N_("On hold"),
-    "resolved": N_("Resolved"),
-    "closed": N_("Closed"),
-}
-PRIORITY = {
-    "low": N_("Low"),
-    "medium": N_("Medium"),
-    "high": N_("High"),
-    "urgent": N_("Urgent"),
-}
-SLA = {
-    "ok": N_("On time"),
-    "at_risk": N_("At risk"),
-    "breached": N_("Breached"),
-}
+# The vocabulary's own words live beside the rules (the notifications use them too).
+STATUS = ticket_rules.STATUS_LABELS
+PRIORITY = ticket_rules.PRIORITY_LABELS
+SLA = ticket_rules.SLA_STATE_LABELS
 QUEUE = {
     "mine": N_("My tickets"),
     "unassigned": N_("Unassigned"),

@@ -16,13 +16,12 @@ import contextlib
 import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows import activity_options, sla, ticket_rules
-from workflows.outbound_email import SEND_EMAIL, EmailDelivery
+from workflows import activity_options, sla
 from workflows.search_attributes import (
     ASSIGNED_GROUP,
     CUSTOMER_ID,
@@ -30,24 +29,22 @@ from workflows.search_attributes import (
     SLA_STATE,
     TICKET_STATUS,
 )
+from workflows.ticket_lifecycle import TicketLifecycle
 from workflows.ticket_messages import (
     INVALID_REFERENCE,
-    PLAN_TICKET_NOTIFICATIONS,
     RECORD_TICKET_CHANGE,
-    SYSTEM,
     Attachment,
     Author,
     EventRecord,
     MessageRecord,
-    NotificationRequest,
-    Notifications,
     OpenTicket,
     Projection,
     SlaPolicySnapshot,
     TicketChange,
     TicketView,
 )
-from workflows.ticket_sla import SlaEvent, TicketSla
+from workflows.ticket_notices import TicketNotices
+from workflows.ticket_sla import TicketSla
 from workflows.ticket_state import TicketState
 
 # How a write the database refused reaches the workflow: a local activity's non-retryable
@@ -67,7 +64,7 @@ def refuse(message: str, kind: str) -> ApplicationError:
     return ApplicationError(message, type=kind, non_retryable=True)
 
 
-class TicketProcess:
+class TicketProcess(TicketLifecycle, TicketNotices):
     def __init__(self, request: OpenTicket, carried: TicketState | None = None) -> None:
         self._request = request
         self._state = carried or TicketState(
@@ -164,116 +161,6 @@ class TicketProcess:
                                   INVALID_REFERENCE) from failed  # fmt: skip
         return self._view()
 
-    def _move_to(
-        self, status: str, now: datetime, actor: Author, *, key: str | None = None
-    ) -> list[EventRecord]:
-        """Apply a status change to the state and the clock; return its timeline events."""
-        state = self._state
-        before = state.status
-        if status == before:
-            return []
-        if ticket_rules.is_resolved(before) and not ticket_rules.is_resolved(status):
-            events = self._reopen(now, actor, key)
-            return events + (self._move_to(status, now, actor) if status != "open" else [])
-        state.status = status
-        self._sla.move_clock(state, before, status, now)
-        state.waiting_since = now if status == "waiting_on_customer" else None
-        state.reminded_waiting = False
-        if status == "resolved":
-            state.resolved_at = now
-        if status == "closed":
-            state.closed_at = now
-            state.resolved_at = state.resolved_at or now
-        return [self._event("status_changed", actor, {"before": before, "after": status}, key=key)]
-
-    def _reopen(self, now: datetime, actor: Author, key: str | None = None) -> list[EventRecord]:
-        state = self._state
-        before = state.status
-        state.status = "open"
-        state.resolved_at = None
-        state.closed_at = None
-        state.waiting_since = None
-        state.clock = sla.reopened(now)
-        state.breached_at = None
-        state.warned_for = None
-        state.escalation_level = 0
-        return [self._event("reopened", actor, {"before": before}, key=key)]
-
-    def _may_reopen(self, now: datetime) -> bool:
-        state = self._state
-        if state.status != "closed":
-            return True
-        return state.closed_at is None or now <= self._reopen_until()
-
-    def _reopen_until(self) -> datetime:
-        assert self._state.closed_at is not None
-        if self._state.merged_into_id:
-            return self._state.closed_at  # a merged ticket lives on in the other one
-        return self._state.closed_at + timedelta(days=self._state.automation.reopen_window_days)
-
-    def _next_timer(self, now: datetime) -> datetime | None:
-        """The earliest instant strictly after `now` at which `_on_timers` has work."""
-        state = self._state
-        automation = state.automation
-        instants = [self._sla.next_instant(state, now)]
-        if state.status == "waiting_on_customer" and state.waiting_since is not None:
-            if not state.reminded_waiting:
-                remind = timedelta(days=automation.remind_waiting_after_days)
-                instants.append(state.waiting_since + remind)
-            close = timedelta(days=automation.close_waiting_after_days)
-            instants.append(state.waiting_since + close)
-        if state.status == "resolved" and state.resolved_at is not None:
-            instants.append(
-                state.resolved_at + timedelta(days=automation.close_resolved_after_days)
-            )
-        if state.status == "closed" and state.closed_at is not None:
-            instants.append(self._reopen_until())
-        return min((i for i in instants if i is not None and i > now), default=None)
-
-    async def _on_timers(self, now: datetime) -> bool:
-        """Act on whatever fell due; True when the run is over (closed beyond its reopen window)."""
-        state = self._state
-        if state.status == "closed" and state.closed_at is not None:
-            return now >= self._reopen_until()
-        events = [self._sla_event(happened) for happened in self._sla.fall_due(state, now)]
-        automation = state.automation
-        if state.status == "waiting_on_customer" and state.waiting_since is not None:
-            waited = now - state.waiting_since
-            if waited >= timedelta(days=automation.close_waiting_after_days):
-                events += self._move_to("closed", now, SYSTEM)
-                events.append(self._event("auto_closed", SYSTEM, {"reason": "waiting"}))
-            elif not state.reminded_waiting and waited >= timedelta(
-                days=automation.remind_waiting_after_days
-            ):
-                state.reminded_waiting = True
-                events.append(self._event("waiting_reminder_sent", SYSTEM, {}))
-                self._notify("waiting_reminder", actor=SYSTEM)
-        resolved_for = now - state.resolved_at if state.resolved_at else timedelta(0)
-        if state.status == "resolved" and resolved_for >= timedelta(
-            days=automation.close_resolved_after_days
-        ):
-            events += self._move_to("closed", now, SYSTEM)
-            events.append(self._event("auto_closed", SYSTEM, {"reason": "resolved"}))
-        if events:
-            await self._write(now, events=events)
-        return False
-
-    def _sla_event(self, happened: SlaEvent) -> EventRecord:
-        """The timeline event of an SLA happening, and the people it concerns told."""
-        state = self._state
-        assignee = [state.assignee_id] if state.assignee_id else []
-        if happened.kind == "sla_warning":
-            # The assignee, or the group's lead when nobody has the ticket.
-            due = str(happened.data["due"])
-            self._notify("sla_warning", actor=SYSTEM, recipient_ids=assignee,
-                         notify_lead=not assignee, data={"due": due})  # fmt: skip
-        if happened.step is not None:
-            step = happened.step
-            self._notify("escalated", actor=SYSTEM, recipient_ids=assignee,
-                         notify_lead=step.notify_lead, notify_admins=step.notify_admins,
-                         data={"level": str(step.level)})  # fmt: skip
-        return self._event(happened.kind, SYSTEM, happened.data)
-
     def _event(
         self, kind: str, actor: Author, data: dict[str, object], *, key: str | None = None
     ) -> EventRecord:
@@ -359,60 +246,6 @@ class TicketProcess:
                 ASSIGNED_GROUP.value_set(values[4]),
             ]
         )
-
-    def _notify(
-        self,
-        kind: str,
-        *,
-        actor: Author,
-        message_id: str | None = None,
-        recipient_ids: list[str] | None = None,
-        notify_lead: bool = False,
-        notify_admins: bool = False,
-        data: dict[str, str] | None = None,
-    ) -> None:
-        """Email in the background: the caller of an update does not wait for SMTP."""
-        self._state.notices += 1
-        request = NotificationRequest(
-            ticket_id=self._state.ticket_id,
-            kind=kind,  # type: ignore[arg-type]
-            key=f"ticket:{self._state.ticket_id}:{self._state.notices}:{kind}",
-            actor_id=actor.user_id,
-            message_id=message_id,
-            recipient_ids=recipient_ids or [],
-            notify_lead=notify_lead,
-            notify_admins=notify_admins,
-            data=data or {},
-        )
-        self._state.pending_notices.append(request)
-        self._start_sending(request)
-
-    def _start_sending(self, request: NotificationRequest) -> None:
-        task = asyncio.create_task(self._send(request))
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
-
-    async def _send(self, request: NotificationRequest) -> None:
-        await self._deliver(request)
-        pending = self._state.pending_notices
-        pending[:] = [notice for notice in pending if notice.key != request.key]
-
-    async def _deliver(self, request: NotificationRequest) -> None:
-        plan = await workflow.execute_local_activity(
-            PLAN_TICKET_NOTIFICATIONS, request, result_type=Notifications,
-            **activity_options.LOCAL_DATABASE,
-        )  # fmt: skip
-        sends = [
-            workflow.execute_activity(
-                SEND_EMAIL, email, result_type=EmailDelivery, **activity_options.EMAIL
-            )
-            for email in plan.emails
-        ]
-        for outcome in await asyncio.gather(*sends, return_exceptions=True):
-            # A refused or never-accepted email is on its outbox row (and the timeline); it must
-            # not fail the ticket.
-            if isinstance(outcome, ActivityError):
-                workflow.logger.warning("ticket notification not delivered: %s", outcome)
 
     def _seen(self, request_id: str) -> bool:
         """A request already applied (a retry, possibly from before a continue-as-new, which

@@ -61,6 +61,9 @@ class TicketSla:
 
     def __init__(self) -> None:
         self._cache: tuple[SlaPolicySnapshot, BusinessCalendar] | None = None
+        # The deadlines of the last (policy, clock) asked for: one change asks several times
+        # (projection, search attributes, view, timers) and each answer walks the calendar.
+        self._last: tuple[SlaPolicySnapshot, sla.SlaClock, sla.Deadlines] | None = None
 
     def calendar(self, state: TicketState) -> BusinessCalendar:
         policy = state.policy
@@ -71,9 +74,13 @@ class TicketSla:
         return self._cache[1]
 
     def deadlines(self, state: TicketState) -> sla.Deadlines:
-        if state.policy is None or state.clock is None:
+        policy, clock = state.policy, state.clock
+        if policy is None or clock is None:
             return sla.Deadlines()
-        return sla.deadlines(state.clock, self.calendar(state), targets_of(state.policy))
+        if self._last is None or self._last[0] is not policy or self._last[1] != clock:
+            found = sla.deadlines(clock, self.calendar(state), targets_of(policy))
+            self._last = (policy, clock, found)
+        return self._last[2]
 
     def state_at(self, state: TicketState, now: datetime) -> sla.SlaState:
         return sla.sla_state(self.deadlines(state), now)

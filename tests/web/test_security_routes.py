@@ -26,6 +26,9 @@ def test_the_route_walk_sees_the_whole_application(app):
 
     assert {"/login", "/logout", "/portal", "/staff", "/admin"} <= paths
     assert {route.path for route in area_pages(app)} >= {"/portal", "/staff", "/admin"}
+    # The agents' desk: its list is walked like every page; its pages with ids are declared.
+    assert "/staff/tickets" in {route.path for route in area_pages(app)}
+    assert {"/staff/tickets/{ticket_id}", "/staff/tickets/bulk/{bulk_id}"} <= paths
 
 
 def test_every_route_declares_its_access(app):

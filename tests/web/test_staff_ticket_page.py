@@ -197,3 +197,16 @@ async def test_the_pdf_export_holds_the_conversation_with_notes_marked_internal(
     assert "Internal note" in note
     [event] = await audit_events(sessionmaker, "ticket.exported", view.ticket_id)
     assert event.actor_id == agent.person.user.id
+
+
+async def test_the_panel_lists_the_sla_deadlines_still_running(
+    signed_in, sessionmaker, settings, temporal_client, worker
+):
+    agent = await signed_in("agent")
+    view = await open_ticket(temporal_client, settings, sessionmaker)
+
+    page = await agent.get(f"/staff/tickets/{view.ticket_id}", headers=EN)
+
+    panel = page.text.split('id="panel-sla"', 1)[1].split("</section>", 1)[0]
+    assert "First response" in panel and "Resolution" in panel
+    assert panel.count(" left</time>") == 2  # the desk's policy: first response and resolution

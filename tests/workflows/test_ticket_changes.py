@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 
 from activities.tickets import TicketActivities
 from api import tickets
-from db.models import Ticket, TicketEvent, TicketMessage, TicketWatcher, User
+from db.models import Ticket, TicketCategory, TicketEvent, TicketMessage, TicketWatcher, User
 from tests.support.accounts import make_person
 from tests.support.desks import make_desk
 from workflows.ticket_messages import (
@@ -321,3 +321,34 @@ async def test_assigning_an_agent_alone_keeps_the_group(
     )  # fmt: skip
 
     assert view.group_id == desk.group_id and view.assignee_id == str(agent.user.id)
+
+
+async def test_a_category_routes_its_tickets_to_its_group(
+    temporal_client, settings, sessionmaker, worker
+):
+    desk = await make_desk(sessionmaker)
+    async with sessionmaker() as db, db.begin():
+        parent = TicketCategory(name=f"Réseau {_id()[:8]}", group_id=uuid.UUID(desk.group_id))
+        db.add(parent)
+        await db.flush()
+        child = TicketCategory(name=f"DNS {_id()[:8]}", parent_id=parent.id)
+        db.add(child)
+    request = desk.open_request(Author(None, "Amina", "customer"), group_id=None,
+                                category_id=str(child.id))  # fmt: skip
+
+    view = await tickets.open_ticket(temporal_client, settings, request)
+
+    assert view.group_id == desk.group_id  # the sub-category inherits its parent's group
+
+
+async def test_an_opening_the_database_refuses_leaves_no_ticket(
+    temporal_client, settings, sessionmaker, worker
+):
+    desk = await make_desk(sessionmaker)
+    request = desk.open_request(Author(None, "Amina", "customer"), category_id=_id())
+
+    with pytest.raises(tickets.TicketRefused) as refused:
+        await tickets.open_ticket(temporal_client, settings, request)
+
+    assert refused.value.kind == "InvalidReference"
+    assert await _row(sessionmaker, request.ticket_id) is None

@@ -14,6 +14,7 @@ from tests.support.desks import add_policy, make_desk, make_group
 from tests.support.histories import record_history
 from tests.support.ticket_timers import local, next_local, to_minute
 from workflows.business_calendar import SUNDAY, THURSDAY
+from workflows.search_attributes import SLA_STATE
 from workflows.ticket_messages import Author, Reply, SetPriority, SetStatus
 from workflows.tickets import TicketWorkflow
 
@@ -180,6 +181,8 @@ async def test_escalation_levels_fire_in_order_with_their_actions(
     row = await ticket_clock.row(handle)
     assert row.sla_state == "breached" and row.escalation_level == 1
     assert row.priority == "medium"
+    operators_see = (await handle.describe()).typed_search_attributes
+    assert operators_see.get(SLA_STATE) == "breached"
     await smtp_sink.wait_for(lead.email)
 
     await ticket_clock.sleep_until(local(sunday, 0, time(11, 1)))

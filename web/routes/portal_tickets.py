@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
@@ -24,7 +24,7 @@ from i18n import N_
 from web import ticket_labels
 from web.date_filters import check_day_order, read_day, viewer_zone
 from web.flash import flash
-from web.forms import TEXT_LIMIT, field_errors, list_url
+from web.forms import TEXT_LIMIT, Files, field_errors, list_url
 from web.templating import locale_of, render, translate
 
 router = APIRouter(
@@ -35,8 +35,6 @@ Viewer = Annotated[Principal, Depends(require("tickets.view", area=CUSTOMER))]
 Creator = Annotated[Principal, Depends(require("tickets.create", area=CUSTOMER))]
 Filter = Annotated[str, Query(max_length=TEXT_LIMIT)]
 Text = Annotated[str, Form(max_length=TEXT_LIMIT)]
-# The form field is "attachments"; the parameter is named apart from the `api.attachments` module.
-Files = Annotated[list[UploadFile] | None, File(alias="attachments")]
 
 # What customers filter on: where the ticket stands for them, not the desk's seven statuses.
 STATUS_GROUPS = {

@@ -27,8 +27,7 @@ from api.ticket_presence import stop_replying
 from db.models import Ticket
 from i18n import N_
 from web.flash import flash
-from web.forms import TEXT_LIMIT, field_errors
-from web.routes.portal_tickets import Files
+from web.forms import TEXT_LIMIT, Files, field_errors
 from web.routes.staff_ticket import insert_canned, load_ticket, page_url, ticket_page
 from web.templating import is_fragment_request, render, translate
 from workflows.ticket_messages import AddNote, Reply
