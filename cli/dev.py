@@ -18,6 +18,7 @@ from api.bootstrap import prepare_database
 from api.demo_data import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TOTP_SECRET, seed_demo_data
 from api.settings import Settings
 from cli.embedded_postgres import EmbeddedPostgres
+from cli.mail_catcher import MailCatcher, catcher_for
 from cli.ports import ensure_free
 from cli.temporal_dev import TemporalDevServer
 
@@ -30,6 +31,7 @@ def run_everything(settings: Settings) -> int:
     started = time.monotonic()
     postgres: EmbeddedPostgres | None = None
     temporal: TemporalDevServer | None = None
+    mail_catcher: MailCatcher | None = None
     children: list[subprocess.Popen] = []
     stopping = False
 
@@ -56,6 +58,13 @@ def run_everything(settings: Settings) -> int:
             )
             env["TEMPORAL_ADDRESS"] = temporal.start()
             print(f"  Temporal     {temporal.address}  (history in {temporal.db_file})")
+        mail_catcher = catcher_for(settings.smtp_host, settings.smtp_port, data_dir)
+        if mail_catcher:
+            mail_catcher.start()
+            mail_goes = f"kept as .eml files in {mail_catcher.directory}"
+        else:
+            mail_goes = f"sent through {settings.smtp_host}:{settings.smtp_port}"
+        print(f"  Mail         {mail_goes}")
 
         effective = settings.model_copy(
             update={
@@ -75,7 +84,7 @@ def run_everything(settings: Settings) -> int:
             )
         _wait_until_ready(settings, children, lambda: stopping)
         if not stopping:
-            _print_urls(settings, time.monotonic() - started)
+            _print_urls(settings, mail_goes, time.monotonic() - started)
         while not stopping:
             for child in children:
                 if child.poll() is not None:
@@ -96,6 +105,8 @@ def run_everything(settings: Settings) -> int:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
+        if mail_catcher:
+            mail_catcher.stop()
         if temporal:
             temporal.stop()
         if postgres:
@@ -125,7 +136,7 @@ def _wait_until_ready(settings: Settings, children, stopping) -> None:
         raise RuntimeError(f"{url} did not answer 200 within {READY_TIMEOUT_SECONDS} s")
 
 
-def _print_urls(settings: Settings, elapsed: float) -> None:
+def _print_urls(settings: Settings, mail_goes: str, elapsed: float) -> None:
     base = settings.base_url
     lines = [
         f"\nCloudManager is up in {elapsed:.1f} s — Ctrl-C stops everything.\n",
@@ -135,6 +146,7 @@ def _print_urls(settings: Settings, elapsed: float) -> None:
         f"  API docs          {base}/api/docs",
         f"  Health            {base}/healthz",
         f"  Temporal UI       {settings.temporal_ui_url}",
+        f"  Outgoing mail     {mail_goes}",
     ]
     lines += ["", "  Demo logins — one per role, all with the same password:"]
     lines += [f"  {role:<17} {email}" for role, email in DEMO_LOGINS]
