@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -126,7 +126,21 @@ async def start_bulk(
     return bulk_id
 
 
-async def bulk_progress(client: Client, principal: Principal, bulk_id: str) -> BulkProgress | None:
+@dataclass(frozen=True)
+class BulkRun:
+    """A bulk action as its progress page shows it."""
+
+    progress: BulkProgress
+    # The run ended before every ticket had its answer (an operator terminated it in the
+    # Temporal UI, say): the page says so instead of waiting for the rest forever.
+    stopped: bool = False
+
+    @property
+    def working(self) -> bool:
+        return not (self.progress.finished or self.stopped)
+
+
+async def bulk_progress(client: Client, principal: Principal, bulk_id: str) -> BulkRun | None:
     """The progress of a bulk action the viewer started; None for any other id (404)."""
     key = parse_uuid(bulk_id)
     if key is None:
@@ -134,8 +148,13 @@ async def bulk_progress(client: Client, principal: Principal, bulk_id: str) -> B
     handle = client.get_workflow_handle_for(TicketBulkWorkflow.run, workflow_id(str(key)))
     try:
         progress = await handle.query(TicketBulkWorkflow.progress)
+        if progress.author_id != str(principal.user_id):
+            return None
+        if progress.finished:
+            return BulkRun(progress)
+        description = await handle.describe()
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             return None
         raise
-    return progress if progress.author_id == str(principal.user_id) else None
+    return BulkRun(progress, stopped=description.status != WorkflowExecutionStatus.RUNNING)

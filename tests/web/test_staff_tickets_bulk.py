@@ -8,11 +8,14 @@ import asyncio
 import uuid
 
 from sqlalchemy import func, select
+from temporalio.worker import Worker
 
 from api import tickets
 from db.models import Ticket, TicketEvent
 from tests.support.admin import form_token
 from tests.support.desks import make_desk
+from workflows.ticket_bulk import BulkRequest, TicketBulkWorkflow
+from workflows.ticket_bulk import workflow_id as bulk_workflow_id
 from workflows.ticket_messages import Author, SetStatus
 from workflows.tickets import TicketWorkflow
 
@@ -225,3 +228,31 @@ async def test_a_finished_progress_fragment_stops_polling(
 
     assert "Done." in fragment.text and "<html" not in fragment.text
     assert "hx-trigger" not in fragment.text and "refresh" not in fragment.text
+
+
+async def test_a_bulk_run_stopped_before_the_end_says_so_and_stops_polling(
+    signed_in, sessionmaker, settings, temporal_client, worker
+):
+    """Terminated from the Temporal UI with tickets still to do: the page must not wait forever.
+
+    The run lives on a task queue whose worker has no activities, so no ticket is ever handled
+    before it is terminated."""
+    agent = await signed_in("agent")
+    ticket_ids = await _open_tickets(temporal_client, settings, sessionmaker, 2)
+    bulk_id = str(uuid.uuid4())
+    author = Author(str(agent.person.user.id), agent.person.user.full_name, "agent")
+    queue = f"bulk-without-activities-{bulk_id}"
+    async with Worker(temporal_client, task_queue=queue, workflows=[TicketBulkWorkflow]):
+        handle = await temporal_client.start_workflow(
+            TicketBulkWorkflow.run,
+            BulkRequest(bulk_id, author, "priority", ticket_ids, "high"),
+            id=bulk_workflow_id(bulk_id),
+            task_queue=queue,
+        )
+        running = await agent.get(f"/staff/tickets/bulk/{bulk_id}", headers=EN)
+        await handle.terminate("stopped by an operator")
+        stopped = await agent.get(f"/staff/tickets/bulk/{bulk_id}", headers=EN)
+
+    assert "Working…" in running.text and "hx-trigger" in running.text
+    assert "Stopped before the end" in stopped.text and "0 of 2 tickets" in stopped.text
+    assert "hx-trigger" not in stopped.text and "refresh" not in stopped.text

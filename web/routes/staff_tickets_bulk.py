@@ -72,9 +72,10 @@ async def bulk_start(
 async def bulk_page(
     request: Request, bulk_id: str, principal: Viewer, db: SessionDep, client: TemporalDep
 ) -> Response:
-    progress = await bulk_progress(client, principal, bulk_id)
-    if progress is None:
+    run = await bulk_progress(client, principal, bulk_id)
+    if run is None:
         raise HTTPException(status_code=404)
+    progress = run.progress
     keys = [uuid.UUID(outcome.ticket_id) for outcome in progress.outcomes]
     assignee = (
         await db.get(User, uuid.UUID(progress.value)) if progress.action == "assign" else None
@@ -85,6 +86,7 @@ async def bulk_page(
         {
             "bulk_id": bulk_id,
             "progress": progress,
+            "run": run,
             "tickets": await ticket_titles(db, keys),
             "action_label": _action_label(request, progress, assignee),
             "refusals": REFUSALS,
