@@ -36,8 +36,19 @@ async def heartbeat(
     db: AsyncSession, ticket_id: uuid.UUID, user_id: uuid.UUID, activity: Activity
 ) -> None:
     """Record that `user_id` is on the ticket. A "viewing" beat does not hide a fresh
-    "replying" one: the page keeps beating while its reply box is being typed in."""
+    "replying" one: the page keeps beating while its reply box is being typed in.
+
+    The agent's stale rows on other tickets go at the same time: an agent is on a handful of
+    tickets at once, so the table stays that small instead of keeping one row for every
+    ticket anyone ever opened."""
     now = func.now()
+    await db.execute(
+        delete(TicketPresence).where(
+            TicketPresence.user_id == user_id,
+            TicketPresence.ticket_id != ticket_id,
+            TicketPresence.seen_at <= now - STALE_AFTER,
+        )
+    )
     statement = insert(TicketPresence).values(
         ticket_id=ticket_id, user_id=user_id, activity=activity, seen_at=now
     )

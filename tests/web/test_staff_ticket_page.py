@@ -157,6 +157,29 @@ async def test_a_colleague_not_seen_for_a_minute_is_no_longer_shown(
     assert "is viewing this ticket." not in page.text
 
 
+async def test_opening_another_ticket_clears_the_agents_stale_presence_rows(
+    signed_in, sessionmaker, settings, temporal_client, worker
+):
+    agent = await signed_in("agent")
+    earlier = await open_ticket(temporal_client, settings, sessionmaker)
+    now_on = await open_ticket(temporal_client, settings, sessionmaker)
+    await agent.get(f"/staff/tickets/{earlier.ticket_id}", headers=EN)
+    async with sessionmaker() as db, db.begin():
+        await db.execute(
+            update(TicketPresence)
+            .where(TicketPresence.user_id == agent.person.user.id)
+            .values(seen_at=TicketPresence.seen_at - timedelta(minutes=2))
+        )
+
+    await agent.get(f"/staff/tickets/{now_on.ticket_id}", headers=EN)
+
+    async with sessionmaker() as db:
+        rows = await db.scalars(
+            select(TicketPresence.ticket_id).where(TicketPresence.user_id == agent.person.user.id)
+        )
+        assert [str(ticket_id) for ticket_id in rows] == [now_on.ticket_id]
+
+
 async def test_a_read_only_role_sees_the_ticket_without_forms_and_cannot_reply(
     signed_in, sessionmaker, settings, temporal_client, worker
 ):
