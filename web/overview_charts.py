@@ -129,7 +129,7 @@ def flow_chart(request: Request, days: Sequence[DayFlow]) -> Chart:
     opened = sum(day.opened for day in days)
     resolved = sum(day.resolved for day in days)
     summary = translate(
-        request, "From %(first)s to %(last)s: %(opened)s tickets opened, %(resolved)s resolved.",
+        request, "From %(first)s to %(last)s: opened %(opened)s, resolved %(resolved)s.",
         first=_day(request, days[0].day), last=_day(request, days[-1].day),
         opened=_number(request, opened), resolved=_number(request, resolved),
     )  # fmt: skip
@@ -159,7 +159,7 @@ def sla_chart(request: Request, counts: dict[tuple[str, str], int]) -> Chart:
     by_state = {state: sum(counts.get((p, state), 0) for p in PRIORITIES) for state in SLA_STATES}
     total = sum(by_state.values())
     summary = translate(
-        request, "%(total)s open tickets: %(at_risk)s at risk, %(breached)s breached.",
+        request, "Open tickets: %(total)s; at risk: %(at_risk)s; breached: %(breached)s.",
         total=_number(request, total), at_risk=_number(request, by_state["at_risk"]),
         breached=_number(request, by_state["breached"]),
     )  # fmt: skip
@@ -193,7 +193,7 @@ def first_response_chart(request: Request, weeks: Sequence[WeekResponse]) -> Cha
     title = translate(request, "Median first response per week (hours)")
     answered = sum(week.responses for week in weeks)
     summary = translate(
-        request, "Weeks from %(first)s to %(last)s: %(count)s first replies.",
+        request, "Weeks from %(first)s to %(last)s; first replies: %(count)s.",
         first=_day(request, weeks[0].week), last=_day(request, weeks[-1].week),
         count=_number(request, answered),
     )  # fmt: skip
