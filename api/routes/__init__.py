@@ -2,9 +2,10 @@
 
 from fastapi import APIRouter
 
-from api.routes import auth, system, tickets
+from api.routes import auth, customers, system, tickets
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(system.router)
 router.include_router(auth.router)
 router.include_router(tickets.router)
+router.include_router(customers.router)

@@ -40,6 +40,8 @@ OPEN_TICKET_STATUSES = ("open", "in_progress", "answered", "waiting_on_customer"
 @dataclass(frozen=True)
 class CustomerFilters:
     search: str = ""
+    # One company only: what a customer's own token may list.
+    customer_id: uuid.UUID | None = None
     status: CustomerStatus | None = None
     segment: str = ""
     kyc_state: str = ""
@@ -97,6 +99,8 @@ def _filtered(filters: CustomerFilters) -> Select:
                                User.email.ilike(pattern, escape="\\")),
             )
         )  # fmt: skip
+    if filters.customer_id is not None:
+        statement = statement.where(Customer.id == filters.customer_id)
     if filters.status is not None:
         statement = statement.where(Customer.status == filters.status)
     if filters.segment:
