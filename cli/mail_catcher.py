@@ -8,6 +8,7 @@ leaves the machine.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from datetime import UTC, datetime
@@ -41,6 +42,8 @@ class MailCatcher:
         self._controller = Controller(_KeepAsFile(directory), hostname=host, port=port)
 
     def start(self) -> None:
+        # aiosmtpd tells of every connection at INFO: five lines per email in the console.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._controller.start()
 
