@@ -14,6 +14,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from api.access import STAFF, Principal, signed_in
@@ -44,7 +45,9 @@ def _group_id(raw: str) -> uuid.UUID | None:
         return None
 
 
-async def _charts(request: Request, db, zone: ZoneInfo, group_id: uuid.UUID | None) -> list:
+async def _charts(
+    request: Request, db: AsyncSession, zone: ZoneInfo, group_id: uuid.UUID | None
+) -> list[overview_charts.Chart]:
     today = datetime.now(zone).date()
     this_monday = today - timedelta(days=today.weekday())
     days = await overview.opened_and_resolved(
