@@ -4,7 +4,9 @@ timed: workflow tasks, local and regular activities, child workflows and databas
 number that moved.
 
 Everything runs in this process: the worker, and the web app on an in-process ASGI transport
-(`POST /api/v1/tickets` as an integrator sends it), on a fresh stack (see bench.harness).
+(`POST /api/v1/tickets` as an integrator sends it), on a fresh stack (see bench.harness); one
+operation at a time, so "CPU of this process" (worker, web, SMTP sink; not the servers) is what
+one operation costs, whatever else the machine is doing.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 import uuid
 from collections import Counter
 from contextlib import contextmanager
@@ -89,9 +92,12 @@ async def history_counts(client, ticket_ids: list[str]) -> Counter[str]:
     return counts
 
 
-def report(title: str, count: int, events: Counter, statements: Counter, commits: Counter) -> None:
+def report(
+    title: str, count: int, cpu: float, events: Counter, statements: Counter, commits: Counter
+) -> None:
     print(f"\n{title}: per operation, averaged over {count}")
-    rows = [[label, f"{events[label] / count:.1f}"] for label in EVENTS.values()]
+    rows = [["CPU of this process, ms", f"{cpu / count * 1000:.0f}"]]
+    rows += [[label, f"{events[label] / count:.1f}"] for label in EVENTS.values()]
     rows.append(["database statements (incl. pings)", f"{sum(statements.values()) / count:.1f}"])
     rows += [
         [f"  {sender}", f"{n / count:.1f} ({commits[sender] / count:.1f} commits)"]
@@ -102,7 +108,8 @@ def report(title: str, count: int, events: Counter, statements: Counter, commits
 
 async def run(stack, count: int) -> None:
     settings = stack.settings()
-    engine = create_engine(settings.sqlalchemy_url)
+    # The worker's engine, as workflows.worker.run_worker makes it.
+    engine = create_engine(settings.sqlalchemy_url, pre_ping=False)
     sessionmaker = create_sessionmaker(engine)
     statements = Statements()
     try:
@@ -128,20 +135,24 @@ async def run(stack, count: int) -> None:
             await open_one(-1)  # warm-up: pools, first imports
             await asyncio.sleep(SETTLE_SECONDS)
             with statements.listening():
+                began = time.process_time()
                 opened = [await open_one(i) for i in range(count)]
                 await asyncio.sleep(SETTLE_SECONDS)
+                open_cpu = time.process_time() - began
                 open_statements, open_commits = statements.take()
                 open_events = await history_counts(client, opened)
+                began = time.process_time()
                 for index, ticket_id in enumerate(opened):
                     message = Reply(str(uuid.uuid4()), AGENT, f"Réponse {index}")
                     await tickets.update(client, ticket_id, TicketWorkflow.reply, message)
                 await asyncio.sleep(SETTLE_SECONDS)
+                reply_cpu = time.process_time() - began
                 reply_statements, reply_commits = statements.take()
                 reply_events = await history_counts(client, opened) - open_events
-        report("opening (POST /api/v1/tickets)", count, open_events, open_statements,
+        report("opening (POST /api/v1/tickets)", count, open_cpu, open_events, open_statements,
                open_commits)  # fmt: skip
-        report("agent reply (TicketWorkflow.reply)", count, reply_events, reply_statements,
-               reply_commits)  # fmt: skip
+        report("agent reply (TicketWorkflow.reply)", count, reply_cpu, reply_events,
+               reply_statements, reply_commits)  # fmt: skip
     finally:
         await engine.dispose()
 
