@@ -226,7 +226,8 @@ class Sizes:
 
 async def run(stack: Stack, sizes: Sizes) -> Results:
     settings = stack.settings()
-    engine = create_engine(settings.sqlalchemy_url, pool_size=20)
+    # The worker's engine, as workflows.worker.run_worker makes it.
+    engine = create_engine(settings.sqlalchemy_url, pool_size=20, pre_ping=False)
     sessionmaker = create_sessionmaker(engine)
     results = Results()
     try:
