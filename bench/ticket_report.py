@@ -29,16 +29,18 @@ class Footprint:
         return f"{value / self.added / 1024:.1f} KiB" if self.added else "–"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Results:
-    bare_opens: Measurement
-    opens: Measurement
-    bare_replies: Measurement
-    replies: Measurement
-    footprint: Footprint
-    tickets_in_database: int
-    bare_page: Measurement
-    page: Measurement
+    """Filled in section by section; a section left out (`--only`) stays None."""
+
+    bare_opens: Measurement | None = None
+    opens: Measurement | None = None
+    bare_replies: Measurement | None = None
+    replies: Measurement | None = None
+    footprint: Footprint | None = None
+    tickets_in_database: int = 0
+    bare_page: Measurement | None = None
+    page: Measurement | None = None
 
 
 def report(results: Results, facts: dict[str, Any], sizes: Any) -> None:
@@ -46,10 +48,14 @@ def report(results: Results, facts: dict[str, Any], sizes: Any) -> None:
     r = results
     print()
     print("  ".join(f"{key}={value}" for key, value in facts.items()))
-    report_opens(r.bare_opens, r.opens, sizes)
-    report_replies(r.bare_replies, r.replies, sizes)
-    report_footprint(r.footprint)
-    report_pages(r, sizes)
+    if r.opens:
+        report_opens(r.bare_opens, r.opens, sizes)
+    if r.replies:
+        report_replies(r.bare_replies, r.replies, sizes)
+    if r.footprint:
+        report_footprint(r.footprint)
+    if r.page:
+        report_pages(r, sizes)
 
 
 def report_opens(bare: Measurement, opens: Measurement, sizes: Any) -> None:

@@ -209,6 +209,9 @@ async def measure_pages(
 # -- the run --------------------------------------------------------------------------------------
 
 
+SECTIONS = ("opens", "replies", "footprint", "pages")
+
+
 @dataclass(frozen=True)
 class Sizes:
     opens: int
@@ -217,52 +220,74 @@ class Sizes:
     open_tickets: int
     history: int
     pages: int
+    # The sections to run, in SECTIONS order; replies need opens (they answer opened tickets).
+    only: tuple[str, ...] = SECTIONS
 
 
 async def run(stack: Stack, sizes: Sizes) -> Results:
     settings = stack.settings()
-    engine = create_engine(settings.sqlalchemy_url, pool_size=20)
+    # The worker's engine, as workflows.worker.run_worker makes it.
+    engine = create_engine(settings.sqlalchemy_url, pool_size=20, pre_ping=False)
     sessionmaker = create_sessionmaker(engine)
+    results = Results()
     try:
         client = await stack.temporal_client()
         desk = await prepare_desk(sessionmaker, settings)
         # The bare figures first, on a quiet stack: our phases leave emails being sent behind
         # them, which a bare phase measured afterwards would pay for.
-        print(f"(1) bare engine: {sizes.opens} workflows…", flush=True)
-        bare_opens = await measure_bare(client, sizes.opens, sizes.concurrency)
-        print(f"(2) bare: {sizes.replies} updates…", flush=True)
-        bare_replies = await measure_bare_updates(client, sizes.replies, 10)
+        if "opens" in sizes.only:
+            print(f"(1) bare engine: {sizes.opens} workflows…", flush=True)
+            results.bare_opens = await measure_bare(client, sizes.opens, sizes.concurrency)
+        if "replies" in sizes.only:
+            print(f"(2) bare: {sizes.replies} updates…", flush=True)
+            results.bare_replies = await measure_bare_updates(client, sizes.replies, 10)
         log = stack.workdir / "web.log"
         async with build_worker(client, settings, sessionmaker):
             with uvicorn_process("web.app:create_app", app_environment(settings), log) as web:
-                print(f"(1) ours: {sizes.opens} tickets through POST /api/v1/tickets…", flush=True)
-                opens, opened = await measure_http_opens(web, desk, sizes.opens, sizes.concurrency)
-                report_opens(bare_opens, opens, sizes)
-                print(f"(2) ours: {sizes.replies} replies…", flush=True)
-                replies = await measure_replies(client, opened[:REPLY_TICKETS], sizes.replies, 10)
-                report_replies(bare_replies, replies, sizes)
-                print(f"(3) opening tickets up to {sizes.open_tickets} open…", flush=True)
-                footprint = await measure_footprint(
-                    client, stack, sessionmaker, desk, sizes.open_tickets, sizes.concurrency
-                )
-                report_footprint(footprint)
-                async with sessionmaker() as db:
-                    present = await db.scalar(text("SELECT count(*) FROM tickets"))
-                history = max(0, sizes.history - present)
-                print(f"(4) {history} tickets of history in one INSERT…", flush=True)
-                await insert_history(sessionmaker, desk, history)
-                total = present + history
-                bare_env = {"BENCH_DATABASE_URL": settings.sqlalchemy_url}
-                with uvicorn_process("bench.bare_queue:create_app", bare_env, log) as bare:
-                    print(f"(4) {sizes.pages} queue pages each, 10 agents at once…", flush=True)
-                    agents = await sign_in_agents(sessionmaker, settings, desk)
-                    page = await measure_pages(web, "/staff/tickets?queue=mine", agents,
-                                               sizes.pages, cookies=True)  # fmt: skip
-                    bare_page = await measure_pages(bare, "/queue?queue=mine", agents,
-                                                    sizes.pages, cookies=False)  # fmt: skip
-        return Results(bare_opens, opens, bare_replies, replies, footprint, total, bare_page, page)
+                if "opens" in sizes.only:
+                    await run_opens_and_replies(client, web, desk, sizes, results)
+                if "footprint" in sizes.only:
+                    print(f"(3) opening tickets up to {sizes.open_tickets} open…", flush=True)
+                    results.footprint = await measure_footprint(
+                        client, stack, sessionmaker, desk, sizes.open_tickets, sizes.concurrency
+                    )
+                    report_footprint(results.footprint)
+                if "pages" in sizes.only:
+                    await run_pages(web, log, settings, sessionmaker, desk, sizes, results)
+        return results
     finally:
         await engine.dispose()
+
+
+async def run_opens_and_replies(
+    client: Client, web: str, desk: Desk, sizes: Sizes, results: Results
+) -> None:
+    print(f"(1) ours: {sizes.opens} tickets through POST /api/v1/tickets…", flush=True)
+    results.opens, opened = await measure_http_opens(web, desk, sizes.opens, sizes.concurrency)
+    report_opens(results.bare_opens, results.opens, sizes)
+    if "replies" in sizes.only:
+        print(f"(2) ours: {sizes.replies} replies…", flush=True)
+        results.replies = await measure_replies(client, opened[:REPLY_TICKETS], sizes.replies, 10)
+        report_replies(results.bare_replies, results.replies, sizes)
+
+
+async def run_pages(
+    web: str, log, settings, sessionmaker, desk: Desk, sizes: Sizes, results: Results
+) -> None:
+    async with sessionmaker() as db:
+        present = await db.scalar(text("SELECT count(*) FROM tickets"))
+    history = max(0, sizes.history - present)
+    print(f"(4) {history} tickets of history in one INSERT…", flush=True)
+    await insert_history(sessionmaker, desk, history)
+    results.tickets_in_database = present + history
+    bare_env = {"BENCH_DATABASE_URL": settings.sqlalchemy_url}
+    with uvicorn_process("bench.bare_queue:create_app", bare_env, log) as bare:
+        print(f"(4) {sizes.pages} queue pages each, 10 agents at once…", flush=True)
+        agents = await sign_in_agents(sessionmaker, settings, desk)
+        results.page = await measure_pages(web, "/staff/tickets?queue=mine", agents,
+                                           sizes.pages, cookies=True)  # fmt: skip
+        results.bare_page = await measure_pages(bare, "/queue?queue=mine", agents,
+                                                sizes.pages, cookies=False)  # fmt: skip
 
 
 def parse_args(argv: list[str] | None) -> Sizes:
@@ -273,9 +298,24 @@ def parse_args(argv: list[str] | None) -> Sizes:
     parser.add_argument("--open-tickets", type=int, default=10_000)
     parser.add_argument("--history", type=int, default=1_000_000, help="tickets inserted in SQL")
     parser.add_argument("--pages", type=int, default=500, help="queue pages per side, timed")
+    parser.add_argument(
+        "--only", type=sections, default=SECTIONS, metavar="SECTION,…",
+        help=f"run only these sections, comma-separated, of {', '.join(SECTIONS)} "
+        "(replies needs opens); all by default",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     return Sizes(args.opens, args.concurrency, args.replies, args.open_tickets, args.history,
-                 args.pages)  # fmt: skip
+                 args.pages, args.only)  # fmt: skip
+
+
+def sections(text: str) -> tuple[str, ...]:
+    chosen = {name.strip() for name in text.split(",") if name.strip()}
+    unknown = chosen - set(SECTIONS)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown section(s): {', '.join(sorted(unknown))}")
+    if "replies" in chosen and "opens" not in chosen:
+        raise argparse.ArgumentTypeError("replies answer the tickets opens opened: add opens")
+    return tuple(name for name in SECTIONS if name in chosen)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ updates and delegates here. Passed through the sandbox, like workflows.ticket_pr
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import datetime
 
@@ -60,14 +61,18 @@ class TicketChanges(TicketProcess):
     async def _open(self, request: OpenTicket, now: datetime) -> None:
         state = self._state
         state.opened_at = now
-        routing = await workflow.execute_local_activity(
-            ROUTE_TICKET, RoutingQuery(request.category_id, request.group_id),
-            result_type=Routing, **activity_options.LOCAL_DATABASE,
+        # Routing and the SLA policy do not depend on each other: read both at once, so the
+        # caller waiting for the ticket's number waits for one round of reads, not two.
+        routing, state.policy = await asyncio.gather(
+            workflow.execute_local_activity(
+                ROUTE_TICKET, RoutingQuery(request.category_id, request.group_id),
+                result_type=Routing, **activity_options.LOCAL_DATABASE,
+            ),
+            self._choose_policy(),
         )  # fmt: skip
         state.group_id = routing.group_id
         state.automation = routing.automation
         state.assignee_id = request.assignee_id
-        state.policy = await self._choose_policy()
         state.clock = sla.start_clock(now)
         state.last_customer_message_at = now if request.requester.kind == "customer" else None
         state.message_count = 1

@@ -120,7 +120,8 @@ def build_worker(
 
 async def run_worker(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
-    engine = create_engine(settings.sqlalchemy_url)
+    # No pre-ping: every activity's session would pay three round trips for it (see create_engine).
+    engine = create_engine(settings.sqlalchemy_url, pre_ping=False)
     client = await connect_temporal(settings)
     worker = build_worker(client, settings, create_sessionmaker(engine))
     logging.getLogger(__name__).info("worker polling task queue %s", settings.temporal_task_queue)
