@@ -24,6 +24,7 @@ class Footprint:
     server_files: int  # its SQLite database and write-ahead log
     database: int  # PostgreSQL, the whole database
     worker_rss: int  # this process: client and worker (its cache holds at most 1,000 runs)
+    retries: int  # openings asked again after a timeout or a refused call
 
     def each(self, value: int) -> str:
         return f"{value / self.added / 1024:.1f} KiB" if self.added else "–"
@@ -87,7 +88,8 @@ def report_replies(bare: Measurement, replies: Measurement, sizes: Any) -> None:
 def report_footprint(f: Footprint) -> None:
     print(f"\n(3) {f.open_tickets} open tickets ({f.added} opened for this, "
           f"{f.opening.per_second:.0f}/s); {f.armed} with an SLA deadline ahead, "
-          f"{f.running_workflows} TicketWorkflow runs waiting on their timers")  # fmt: skip
+          f"{f.running_workflows} TicketWorkflow runs waiting on their timers; "
+          f"{f.retries} openings asked again")  # fmt: skip
     print_table(
         ["", "added", "per open ticket"],
         [
