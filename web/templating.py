@@ -8,7 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_timedelta
 from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
@@ -77,12 +76,7 @@ def _format_datetime(context, value: datetime | None, format: str = "medium") ->
     if value is None:
         return ""
     request = context["request"]
-    return babel_format_datetime(
-        value,
-        format=format,
-        tzinfo=_time_zone_of(request),
-        locale=i18n.babel_date_locale(locale_of(request)),
-    )
+    return i18n.format_datetime(value, format, _time_zone_of(request), locale_of(request))
 
 
 @pass_context
