@@ -45,6 +45,7 @@ STATUSES = (
 CHANNELS = ("portal", "staff", "api", "email")
 ASSIGNMENT_MODES = ("manual", "round_robin", "least_open")
 SLA_STATES = ("ok", "at_risk", "breached")
+OPEN = text("status NOT IN ('resolved', 'closed')")  # the queues' partial indexes
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
@@ -203,20 +204,27 @@ class Ticket(Base):
         _one_of("status", STATUSES),
         _one_of("channel", CHANNELS),
         _one_of("sla_state", SLA_STATES),
-        # The queues: each is an index scan, whatever the number of closed tickets.
-        Index("ix_tickets_assignee_queue", "assignee_id", "status", "updated_at"),
-        Index("ix_tickets_group_queue", "group_id", "status", "updated_at"),
+        # The queues hold open tickets only, newest change first: each has a partial index of
+        # open tickets in that order, so a page is read from the index and a count is an
+        # index-only scan, however many closed tickets the years leave (bench.tickets (4): from
+        # ~330 ms to ~4 ms of SQL for "mine" at a million tickets). The queries write
+        # `status NOT IN ('resolved', 'closed')` with literals so the planner matches it.
+        Index("ix_tickets_open_assignee", "assignee_id", "updated_at", postgresql_where=OPEN),
+        Index("ix_tickets_open_group", "group_id", "updated_at", postgresql_where=OPEN),
         Index(
             "ix_tickets_unassigned",
             "updated_at",
             postgresql_where=text("assignee_id IS NULL AND status NOT IN ('resolved', 'closed')"),
         ),
         Index(
-            "ix_tickets_sla_queue",
+            "ix_tickets_open_sla",
             "sla_state",
             "updated_at",
-            postgresql_where=text("sla_state <> 'ok'"),
+            postgresql_where=text("sla_state <> 'ok' AND status NOT IN ('resolved', 'closed')"),
         ),
+        # Any status: an agent's or a group's tickets in the "all" list, and workload counts.
+        Index("ix_tickets_assignee_queue", "assignee_id", "status", "updated_at"),
+        Index("ix_tickets_group_queue", "group_id", "status", "updated_at"),
         Index("ix_tickets_customer", "customer_id", "created_at"),
         Index("ix_tickets_updated_at", "updated_at"),
         Index("ix_tickets_status", "status", "updated_at"),
