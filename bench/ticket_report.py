@@ -3,7 +3,7 @@ goals of issue 4."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.harness import Measurement, print_table
@@ -23,7 +23,7 @@ class Footprint:
     server_rss: int  # Temporal dev server, resident memory
     server_files: int  # its SQLite database and write-ahead log
     database: int  # PostgreSQL, the whole database
-    worker_rss: int  # this process: client and worker (its cache holds at most 1,000 runs)
+    worker_rss: int  # the worker processes (each one's cache holds at most 1,000 runs)
     retries: int  # openings asked again after a timeout or a refused call
 
     def each(self, value: int) -> str:
@@ -36,6 +36,9 @@ class Results:
 
     bare_opens: Measurement | None = None
     opens: Measurement | None = None
+    # CPU milliseconds per opening, by process (the bare's worker is the benchmark's process)
+    bare_opens_cpu: dict[str, float] = field(default_factory=dict)
+    opens_cpu: dict[str, float] = field(default_factory=dict)
     bare_replies: Measurement | None = None
     replies: Measurement | None = None
     footprint: Footprint | None = None
@@ -50,7 +53,7 @@ def report(results: Results, facts: dict[str, Any], sizes: Any) -> None:
     print()
     print("  ".join(f"{key}={value}" for key, value in facts.items()))
     if r.opens:
-        report_opens(r.bare_opens, r.opens, sizes)
+        report_opens(r, sizes)
     if r.replies:
         report_replies(r.bare_replies, r.replies, sizes)
     if r.footprint:
@@ -59,7 +62,9 @@ def report(results: Results, facts: dict[str, Any], sizes: Any) -> None:
         report_pages(r, sizes)
 
 
-def report_opens(bare: Measurement, opens: Measurement, sizes: Any) -> None:
+def report_opens(r: Results, sizes: Any) -> None:
+    bare, opens = r.bare_opens, r.opens
+    assert bare and opens
     print(f"\n(1) opening tickets: {sizes.opens} timed at concurrency {sizes.concurrency}")
     print_table(
         ["", "per second", "p50 ms", "p99 ms"],
@@ -69,6 +74,15 @@ def report_opens(bare: Measurement, opens: Measurement, sizes: Any) -> None:
             ["ours / bare (goal ≥ 70 %)", f"{opens.per_second / bare.per_second:.0%}", "", ""],
         ],
     )
+    # Where the machine's CPU goes: once it is saturated, throughput is CPU per operation.
+    names = list(dict.fromkeys([*r.opens_cpu, *r.bare_opens_cpu]))
+    rows = [[name, _ms(r.bare_opens_cpu.get(name)), _ms(r.opens_cpu.get(name))] for name in names]
+    rows.append(["all", _ms(sum(r.bare_opens_cpu.values())), _ms(sum(r.opens_cpu.values()))])
+    print_table(["CPU ms per opening", "bare", "ours"], rows)
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
 
 
 def report_replies(bare: Measurement, replies: Measurement, sizes: Any) -> None:
@@ -96,10 +110,10 @@ def report_footprint(f: Footprint) -> None:
             ["Temporal server memory (RSS)", _mib(f.server_rss), f.each(f.server_rss)],
             ["Temporal server SQLite + WAL", _mib(f.server_files), f.each(f.server_files)],
             ["PostgreSQL database", _mib(f.database), f.each(f.database)],
-            ["worker process memory (RSS)*", _mib(f.worker_rss), f.each(f.worker_rss)],
+            ["worker processes' memory (RSS)*", _mib(f.worker_rss), f.each(f.worker_rss)],
         ],
     )
-    print("* bounded by the worker's cache of 1,000 runs; a run out of cache replays on its next")
+    print("* bounded by each worker's cache of 1,000 runs; a run out of cache replays on its next")
     print("  timer or update, so worker memory does not grow with the number of open tickets.")
 
 

@@ -2,7 +2,8 @@
 run on one stack (embedded PostgreSQL, Temporal dev server, SMTP sink; see bench.harness):
 
   (1) tickets opened through the JSON API (`POST /api/v1/tickets`, the web app in its own
-      uvicorn process, the worker in this one) per second, next to bench.engine's bare figure
+      uvicorn process, the workers in theirs: `cloudmanager worker` once per CPU, as
+      `--scale worker=N` deploys it) per second, next to bench.engine's bare figure
       (start → one no-op activity → result) measured in the same run; goal ≥ 70 %;
   (2) a reply (`TicketWorkflow.reply` through api.tickets.update) p50/p99, next to a bare update
       running one no-op activity (bench.bare_update); goal ≤ 2×;
@@ -20,6 +21,7 @@ import os
 import signal
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -31,6 +33,7 @@ from temporalio.worker import Worker
 from api import tickets
 from bench.bare_update import BareUpdateWorkflow
 from bench.bare_workflow import noop
+from bench.engine import WARMUP_WORKFLOWS as WARMUP_BARE
 from bench.engine import measure_bare
 from bench.harness import Measurement, Stack, machine_facts, run_concurrently, running_stack
 from bench.ticket_data import Desk, insert_history, prepare_desk, sign_in_agents
@@ -43,17 +46,19 @@ from bench.ticket_report import (
     report_replies,
 )
 from bench.web_processes import (
+    CpuMeter,
     app_environment,
     files_bytes,
     pid_with_argument,
     rss_bytes,
     uvicorn_process,
+    with_children,
+    worker_processes,
 )
 from db.models import Ticket
 from db.session import create_engine, create_sessionmaker
 from workflows.ticket_messages import Author, OpenTicket, Reply
 from workflows.tickets import TicketWorkflow
-from workflows.worker import build_worker
 
 WARMUP = 10
 OPEN_ATTEMPTS = 4  # footprint: a ticket whose opening timed out is asked again, this often
@@ -132,8 +137,9 @@ async def measure_bare_updates(client: Client, count: int, concurrency: int) -> 
 
 
 async def measure_footprint(
-    client: Client, stack: Stack, sessionmaker, desk: Desk, target: int, concurrency: int
-) -> Footprint:
+    client: Client, stack: Stack, sessionmaker, desk: Desk, target: int, concurrency: int,
+    workers: list[int],
+) -> Footprint:  # fmt: skip
     settings = stack.settings()
     sqlite = stack.workdir / "temporal.sqlite"
     server_files = [sqlite, sqlite.with_name("temporal.sqlite-wal")]
@@ -152,7 +158,7 @@ async def measure_footprint(
             )  # fmt: skip
 
     before = (rss_bytes(server_pid), files_bytes(*server_files), await database_bytes(),
-              rss_bytes(os.getpid()), await open_tickets())  # fmt: skip
+              sum(map(rss_bytes, workers)), await open_tickets())  # fmt: skip
 
     retries: list[int] = []
 
@@ -178,7 +184,7 @@ async def measure_footprint(
     opening = await run_concurrently(open_one, added, concurrency)
     await asyncio.sleep(5)  # the acknowledgements and assignment emails settle
     after = (rss_bytes(server_pid), files_bytes(*server_files), await database_bytes(),
-             rss_bytes(os.getpid()), await open_tickets())  # fmt: skip
+             sum(map(rss_bytes, workers)), await open_tickets())  # fmt: skip
     async with sessionmaker() as db:
         armed = await db.scalar(
             select(func.count()).select_from(Ticket).where(
@@ -234,13 +240,14 @@ class Sizes:
     open_tickets: int
     history: int
     pages: int
+    workers: int
     # The sections to run, in SECTIONS order; replies need opens (they answer opened tickets).
     only: tuple[str, ...] = SECTIONS
 
 
 async def run(stack: Stack, sizes: Sizes) -> Results:
     settings = stack.settings()
-    # The worker's engine, as workflows.worker.run_worker makes it.
+    # The benchmark's own reads (desk, counts, sizes) and section (3)'s direct openings.
     engine = create_engine(settings.sqlalchemy_url, pool_size=20, pre_ping=False)
     sessionmaker = create_sessionmaker(engine)
     results = Results()
@@ -251,34 +258,52 @@ async def run(stack: Stack, sizes: Sizes) -> Results:
         # them, which a bare phase measured afterwards would pay for.
         if "opens" in sizes.only:
             print(f"(1) bare engine: {sizes.opens} workflows…", flush=True)
+            # The bare workflow's worker runs in this process.
+            meter = CpuMeter(servers(stack) | {"worker processes": lambda: [os.getpid()]})
             results.bare_opens = await measure_bare(client, sizes.opens, sizes.concurrency)
+            results.bare_opens_cpu = meter.per_operation(WARMUP_BARE + sizes.opens)
         if "replies" in sizes.only:
             print(f"(2) bare: {sizes.replies} updates…", flush=True)
             results.bare_replies = await measure_bare_updates(client, sizes.replies, 10)
         log = stack.workdir / "web.log"
-        async with build_worker(client, settings, sessionmaker):
-            with uvicorn_process("web.app:create_app", app_environment(settings), log) as web:
+        environment = app_environment(settings)
+        async with worker_processes(client, settings, environment, stack.workdir / "worker.log",
+                                    sizes.workers) as workers:  # fmt: skip
+            with uvicorn_process("web.app:create_app", environment, log) as web:
                 if "opens" in sizes.only:
-                    await run_opens_and_replies(client, web, desk, sizes, results)
+                    processes = servers(stack) | {
+                        "worker processes": lambda: workers, "web process": lambda: [web.pid],
+                    }  # fmt: skip
+                    await run_opens_and_replies(client, web.url, desk, sizes, results,
+                                                processes)  # fmt: skip
                 if "footprint" in sizes.only:
                     print(f"(3) opening tickets up to {sizes.open_tickets} open…", flush=True)
                     results.footprint = await measure_footprint(
-                        client, stack, sessionmaker, desk, sizes.open_tickets, sizes.concurrency
+                        client,
+                        stack,
+                        sessionmaker,
+                        desk,
+                        sizes.open_tickets,
+                        sizes.concurrency,
+                        workers,
                     )
                     report_footprint(results.footprint)
                 if "pages" in sizes.only:
-                    await run_pages(web, log, settings, sessionmaker, desk, sizes, results)
+                    await run_pages(web.url, log, settings, sessionmaker, desk, sizes, results)
         return results
     finally:
         await engine.dispose()
 
 
 async def run_opens_and_replies(
-    client: Client, web: str, desk: Desk, sizes: Sizes, results: Results
-) -> None:
+    client: Client, web: str, desk: Desk, sizes: Sizes, results: Results,
+    processes: dict[str, Callable[[], list[int]]],
+) -> None:  # fmt: skip
     print(f"(1) ours: {sizes.opens} tickets through POST /api/v1/tickets…", flush=True)
+    meter = CpuMeter(processes)
     results.opens, opened = await measure_http_opens(web, desk, sizes.opens, sizes.concurrency)
-    report_opens(results.bare_opens, results.opens, sizes)
+    results.opens_cpu = meter.per_operation(WARMUP + sizes.opens)
+    report_opens(results, sizes)
     if "replies" in sizes.only:
         print(f"(2) ours: {sizes.replies} replies…", flush=True)
         results.replies = await measure_replies(client, opened[:REPLY_TICKETS], sizes.replies, 10)
@@ -300,8 +325,19 @@ async def run_pages(
         agents = await sign_in_agents(sessionmaker, settings, desk)
         results.page = await measure_pages(web, "/staff/tickets?queue=mine", agents,
                                            sizes.pages, cookies=True)  # fmt: skip
-        results.bare_page = await measure_pages(bare, "/queue?queue=mine", agents,
+        results.bare_page = await measure_pages(bare.url, "/queue?queue=mine", agents,
                                                 sizes.pages, cookies=False)  # fmt: skip
+
+
+def servers(stack: Stack) -> dict[str, Callable[[], list[int]]]:
+    """The processes every phase shares: the Temporal dev server, PostgreSQL and its backends."""
+    temporal = pid_with_argument(str(stack.workdir / "temporal.sqlite"))
+    postgres = pid_with_argument(str(stack.workdir / "postgres" / "pgdata"))
+    assert temporal and postgres, "the servers' processes were not found"
+    return {
+        "Temporal dev server": lambda: [temporal],
+        "PostgreSQL": lambda: with_children(postgres),
+    }
 
 
 def parse_args(argv: list[str] | None) -> Sizes:
@@ -313,13 +349,18 @@ def parse_args(argv: list[str] | None) -> Sizes:
     parser.add_argument("--history", type=int, default=1_000_000, help="tickets inserted in SQL")
     parser.add_argument("--pages", type=int, default=500, help="queue pages per side, timed")
     parser.add_argument(
+        "--workers", type=int, default=len(os.sched_getaffinity(0)),
+        help="`cloudmanager worker` processes, as deployed with --scale worker=N (default: one "
+        "per CPU)",
+    )  # fmt: skip
+    parser.add_argument(
         "--only", type=sections, default=SECTIONS, metavar="SECTION,…",
         help=f"run only these sections, comma-separated, of {', '.join(SECTIONS)} "
         "(replies needs opens); all by default",
     )  # fmt: skip
     args = parser.parse_args(argv)
     return Sizes(args.opens, args.concurrency, args.replies, args.open_tickets, args.history,
-                 args.pages, args.only)  # fmt: skip
+                 args.pages, args.workers, args.only)  # fmt: skip
 
 
 def sections(text: str) -> tuple[str, ...]:

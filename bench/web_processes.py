@@ -1,18 +1,24 @@
-"""Web servers for the benchmarks, each in a process of its own as in production (one uvicorn
-worker), so the HTTP side does not share the benchmark's event loop and GIL; and the memory
-readings the ticket benchmark reports."""
+"""Web servers and Temporal workers for the benchmarks, each in a process of its own as in
+production (one uvicorn worker; `cloudmanager worker` replicas), so neither shares the
+benchmark's event loop and GIL; and the memory readings the ticket benchmark reports."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
 
 from api.settings import Settings
 from cli.ports import free_port
@@ -35,9 +41,15 @@ def app_environment(settings: Settings) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class WebProcess:
+    url: str
+    pid: int
+
+
 @contextmanager
-def uvicorn_process(factory: str, environment: dict[str, str], log: Path) -> Iterator[str]:
-    """`python -m uvicorn <factory> --factory` on a free port; yields its base URL once
+def uvicorn_process(factory: str, environment: dict[str, str], log: Path) -> Iterator[WebProcess]:
+    """`python -m uvicorn <factory> --factory` on a free port; yields its base URL and pid once
     /healthz answers, and stops it on the way out."""
     port = free_port()
     command = [
@@ -54,7 +66,7 @@ def uvicorn_process(factory: str, environment: dict[str, str], log: Path) -> Ite
     try:
         base_url = f"http://127.0.0.1:{port}"
         _wait_healthy(base_url, process, log)
-        yield base_url
+        yield WebProcess(base_url, process.pid)
     finally:
         process.terminate()
         try:
@@ -62,6 +74,57 @@ def uvicorn_process(factory: str, environment: dict[str, str], log: Path) -> Ite
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@asynccontextmanager
+async def worker_processes(
+    client: Client, settings: Settings, environment: dict[str, str], log: Path, count: int
+) -> AsyncIterator[list[int]]:
+    """`count` processes of `cloudmanager worker`, as `--scale worker=N` deploys them; yields
+    their pids once each polls the task queue, and stops them on the way out."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), **environment}
+    processes: list[asyncio.subprocess.Process] = []
+    try:
+        with log.open("ab") as output:
+            for _ in range(count):
+                processes.append(await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "cli.main", "worker", env=env, stdout=output,
+                    stderr=asyncio.subprocess.STDOUT, cwd=log.parent, start_new_session=True,
+                ))  # fmt: skip
+        await _wait_polling(client, settings, processes, log)
+        yield [process.pid for process in processes]
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.terminate()
+        for process in processes:
+            try:
+                await asyncio.wait_for(process.wait(), 15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def _wait_polling(
+    client: Client, settings: Settings, processes: list[asyncio.subprocess.Process], log: Path
+) -> None:
+    """Until every process is among the task queue's pollers (a worker's identity is
+    `pid@host`)."""
+    request = DescribeTaskQueueRequest(
+        namespace=settings.temporal_namespace,
+        task_queue=TaskQueue(name=settings.temporal_task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    deadline = time.monotonic() + HEALTHY_WITHIN_SECONDS
+    waiting = {str(process.pid) for process in processes}
+    while waiting:
+        if any(process.returncode is not None for process in processes):
+            raise RuntimeError(f"a worker exited at start; see {log}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"workers not polling within {HEALTHY_WITHIN_SECONDS:.0f} s")
+        described = await client.workflow_service.describe_task_queue(request)
+        waiting -= {poller.identity.split("@")[0] for poller in described.pollers}
+        await asyncio.sleep(0.2)
 
 
 def _wait_healthy(base_url: str, process: subprocess.Popen, log: Path) -> None:
@@ -102,3 +165,45 @@ def pid_with_argument(argument: str) -> int | None:
 
 def files_bytes(*paths: Path) -> int:
     return sum(path.stat().st_size for path in paths if path.exists())
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (0 once it is gone)."""
+    try:
+        # Fields after the command name (which may hold spaces): state, ppid, …, utime, stime.
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_children(pid: int) -> list[int]:
+    """The process and its children: PostgreSQL's backends are its postmaster's children."""
+    found = [pid]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except OSError:
+            continue
+        if parent == pid:
+            found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """CPU used by groups of processes from now on: `per_operation(n)` gives each group's
+    milliseconds per operation over n operations. A group is a function naming its processes
+    when asked (PostgreSQL's backends come and go with the pools)."""
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self._groups = groups
+        self._started = self._used()
+
+    def _used(self) -> dict[str, float]:
+        return {name: sum(map(cpu_seconds, pids())) for name, pids in self._groups.items()}
+
+    def per_operation(self, operations: int) -> dict[str, float]:
+        used = self._used()
+        return {name: (used[name] - self._started[name]) * 1000 / operations for name in used}
