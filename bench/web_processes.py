@@ -1,6 +1,6 @@
 """Web servers and Temporal workers for the benchmarks, each in a process of its own as in
 production (one uvicorn worker; `cloudmanager worker` replicas), so neither shares the
-benchmark's event loop and GIL; and the memory readings the ticket benchmark reports."""
+benchmark's event loop and GIL; and the memory and CPU readings the ticket benchmark reports."""
 
 from __future__ import annotations
 
