@@ -19,7 +19,7 @@ moments = st.datetimes(
 
 @given(
     moment=moments,
-    format=st.sampled_from(i18n.NAMED_FORMATS + ("yyyy-MM-dd HH:mm",)),
+    format=st.sampled_from((*i18n.NAMED_FORMATS, "yyyy-MM-dd HH:mm")),
     zone=st.sampled_from(ZONES),
     locale=st.sampled_from(("fr", "en")),
 )
