@@ -9,6 +9,9 @@ from __future__ import annotations
 import functools
 
 from pydantic import TypeAdapter
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, PydanticPayloadConverter
 from temporalio.converter import DataConverter
@@ -38,3 +41,16 @@ async def connect_temporal(settings: Settings) -> Client:
         namespace=settings.temporal_namespace,
         data_converter=DATA_CONVERTER,
     )
+
+
+async def task_queue_pollers(client: Client, settings: Settings) -> list[str]:
+    """The identities of the workers polling our task queue for workflow tasks (`pid@host` by
+    Temporal's default): the worker container's health check and the benchmarks' start-up."""
+    answer = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=settings.temporal_namespace,
+            task_queue=TaskQueue(name=settings.temporal_task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    return [poller.identity for poller in answer.pollers]

@@ -160,9 +160,10 @@ async def measure_footprint(
     before = (rss_bytes(server_pid), files_bytes(*server_files), await database_bytes(),
               sum(map(rss_bytes, workers)), await open_tickets())  # fmt: skip
 
-    retries: list[int] = []
+    retries = 0
 
     async def open_one(index: int) -> None:
+        nonlocal retries
         request = OpenTicket(
             ticket_id=str(uuid.uuid4()), subject=f"Disque plein {index}", body="Alerte disque.",
             customer_id=str(desk.customer_id), requester=CUSTOMER, channel="api",
@@ -177,7 +178,7 @@ async def measure_footprint(
                 # the same request opens the same ticket once, so it is asked again (and counted).
                 if attempt == OPEN_ATTEMPTS - 1:
                     raise
-                retries.append(index)
+                retries += 1
                 await asyncio.sleep(2**attempt)
 
     added = max(0, target - before[-1])
@@ -197,7 +198,7 @@ async def measure_footprint(
     return Footprint(
         open_tickets=after[-1], added=added, armed=armed, running_workflows=running,
         opening=opening, server_rss=after[0] - before[0], server_files=after[1] - before[1],
-        database=after[2] - before[2], worker_rss=after[3] - before[3], retries=len(retries),
+        database=after[2] - before[2], worker_rss=after[3] - before[3], retries=retries,
     )  # fmt: skip
 
 
@@ -279,14 +280,9 @@ async def run(stack: Stack, sizes: Sizes) -> Results:
                 if "footprint" in sizes.only:
                     print(f"(3) opening tickets up to {sizes.open_tickets} open…", flush=True)
                     results.footprint = await measure_footprint(
-                        client,
-                        stack,
-                        sessionmaker,
-                        desk,
-                        sizes.open_tickets,
-                        sizes.concurrency,
+                        client, stack, sessionmaker, desk, sizes.open_tickets, sizes.concurrency,
                         workers,
-                    )
+                    )  # fmt: skip
                     report_footprint(results.footprint)
                 if "pages" in sizes.only:
                     await run_pages(web.url, log, settings, sessionmaker, desk, sizes, results)

@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from api.settings import Settings
+from api.temporal import task_queue_pollers
 from cli.ports import free_port
 
 HEALTHY_WITHIN_SECONDS = 30.0
@@ -110,11 +108,6 @@ async def _wait_polling(
 ) -> None:
     """Until every process is among the task queue's pollers (a worker's identity is
     `pid@host`)."""
-    request = DescribeTaskQueueRequest(
-        namespace=settings.temporal_namespace,
-        task_queue=TaskQueue(name=settings.temporal_task_queue),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    )
     deadline = time.monotonic() + HEALTHY_WITHIN_SECONDS
     waiting = {str(process.pid) for process in processes}
     while waiting:
@@ -122,8 +115,8 @@ async def _wait_polling(
             raise RuntimeError(f"a worker exited at start; see {log}")
         if time.monotonic() > deadline:
             raise RuntimeError(f"workers not polling within {HEALTHY_WITHIN_SECONDS:.0f} s")
-        described = await client.workflow_service.describe_task_queue(request)
-        waiting -= {poller.identity.split("@")[0] for poller in described.pollers}
+        pollers = await task_queue_pollers(client, settings)
+        waiting -= {identity.split("@")[0] for identity in pollers}
         await asyncio.sleep(0.2)
 
 

@@ -44,16 +44,13 @@ from db.models import (
     UserKind,
     UserStatus,
 )
-from db.models.tickets import PRIORITIES, SLA_STATES, STATUSES
+from db.models.tickets import CLOSED_STATUSES, PRIORITIES, SLA_STATES, STATUSES
 from db.queries.paging import DEFAULT_PER_PAGE, Page
 from db.queries.users import like_pattern
 
 QUEUES = ("mine", "unassigned", "my_groups", "at_risk", "breached", "all")
 DEFAULT_QUEUE = "mine"
 COUNTED_QUEUES = ("mine", "unassigned", "my_groups", "at_risk", "breached")
-# The statuses the open queues leave out. Same literals as the partial index
-# `ix_tickets_unassigned` (its predicate is `status NOT IN ('resolved', 'closed')`).
-CLOSED_STATUSES = ("resolved", "closed")
 # Beyond this many, a sidebar count says "10 000+": counting stops there, whatever the table size.
 COUNT_CAP = 10_000
 STREAM_BATCH = 500

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from babel.dates import format_datetime
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
@@ -167,11 +166,8 @@ def _locked_message(request: Request, until: datetime) -> str:
 
 
 def _short_time(request: Request, moment: datetime) -> str:
-    return format_datetime(
-        moment,
-        format="short",
-        tzinfo=request.app.state.settings.time_zone,
-        locale=i18n.babel_date_locale(locale_of(request)),
+    return i18n.format_datetime(
+        moment, "short", request.app.state.settings.time_zone, locale_of(request)
     )
 
 
