@@ -9,6 +9,9 @@ The conversation is split so that the one moment we cannot observe is as short a
 
 If the worker dies between the server's 250 and step 4's commit, the retry finds `sending` and
 does not send again: we prefer a missing confirmation to a duplicate email.
+
+`queue` and `deliver` are the same two halves for the email relay (activities.email_relay), which
+sends what other transactions queued in the outbox; only retrying differs.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ import hashlib
 import logging
 import ssl
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Literal
 
 import aiosmtplib
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -39,6 +43,9 @@ from workflows.outbound_email import (
 )
 
 log = logging.getLogger(__name__)
+
+# The PostgreSQL channel on which the email relay hears that rows were queued for it.
+RELAY_CHANNEL = "email_outbox"
 
 
 @dataclass(frozen=True)
@@ -73,11 +80,26 @@ class EmailActivities:
     async def send_email(self, request: SendEmail) -> EmailDelivery:
         row = await self._record(request)
         if row.status == EmailStatus.SENDING:
-            return await self._settle_unconfirmed(row)
+            return await self.settle_unconfirmed(row)
         if row.status not in (EmailStatus.PENDING, EmailStatus.DEFERRED):
             return _delivery(row)
+        attempt = await self.deliver(row)
+        if attempt.outcome == "deferred":
+            await self.set_failure(row, EmailStatus.DEFERRED, attempt.reason,
+                                    claimed=attempt.claimed)  # fmt: skip
+            raise ApplicationError(attempt.reason, type="EmailDeferred")
+        if attempt.outcome == "refused":
+            await self.set_failure(row, EmailStatus.FAILED, attempt.reason,
+                                    claimed=attempt.claimed)  # fmt: skip
+            raise ApplicationError(attempt.reason, type="EmailRejected", non_retryable=True)
+        if attempt.outcome == "sent":
+            return EmailDelivery(str(row.id), row.message_id, EmailStatus.SENT.value)
+        return _delivery(await self._reload(row))
 
-        message = self._build_message(row, request)
+    async def deliver(self, row: EmailOutbox) -> Attempt:
+        """One SMTP conversation for a `pending` or `deferred` row; `sent` is recorded here, a
+        failure is the caller's to record (Temporal and the relay retry differently)."""
+        message = self._build_message(row)
         smtp = self._client()
         try:
             await smtp.connect()
@@ -87,30 +109,28 @@ class EmailActivities:
             await smtp.rcpt(row.to_address)
         except aiosmtplib.SMTPResponseException as refused:
             await self._close(smtp)
-            raise await self._refused(row, refused, claimed=False) from refused
+            return _refusal(refused, claimed=False)
         except (aiosmtplib.SMTPException, OSError) as unreachable:
             await self._close(smtp)
-            reason = f"SMTP server unreachable: {unreachable}"
-            raise await self._defer(row, reason, claimed=False) from unreachable
+            return Attempt("deferred", f"SMTP server unreachable: {unreachable}")
 
         if not await self._claim(row):
             await self._close(smtp)  # another attempt is delivering it
-            return _delivery(await self._reload(row))
+            return Attempt("taken")
 
         try:
             await smtp.data(message.as_bytes())
         except aiosmtplib.SMTPResponseException as refused:
             await self._close(smtp)
-            raise await self._refused(row, refused, claimed=True) from refused
+            return _refusal(refused, claimed=True)
         except (aiosmtplib.SMTPException, OSError) as lost:
             # The link died before the server's answer: as every MTA does, we retry. A duplicate
             # is possible only if the server had committed the message in that instant.
             await self._close(smtp)
-            reason = f"connection lost during DATA: {lost}"
-            raise await self._defer(row, reason, claimed=True) from lost
+            return Attempt("deferred", f"connection lost during DATA: {lost}", claimed=True)
         await self._close(smtp)
         await self._mark_sent(row)
-        return EmailDelivery(str(row.id), row.message_id, EmailStatus.SENT.value)
+        return Attempt("sent")
 
     @activity.defn(name=RECORD_EMAIL_FAILURE)
     async def record_email_failure(self, failure: EmailFailure) -> EmailDelivery:
@@ -131,33 +151,45 @@ class EmailActivities:
             if existing is not None:
                 return existing
             try:
-                rendered = self._renderer.render(request.template, request.context, request.locale)
+                await self.queue(session, request, for_relay=False)
             except TemplateMissingError as missing:
                 raise ApplicationError(
                     f"no email template named {missing}", type="TemplateMissing", non_retryable=True
                 ) from missing
-            await session.execute(
-                insert(EmailOutbox)
-                .values(
-                    idempotency_key=request.idempotency_key,
-                    message_id=request.message_id
-                    or message_id_for(request.idempotency_key, self._smtp.mail_domain),
-                    template=request.template,
-                    locale=request.locale,
-                    to_address=request.to,
-                    subject=rendered.subject,
-                    body_text=rendered.text,
-                    body_html=rendered.html,
-                    subject_type=request.subject_type,
-                    subject_id=request.subject_id,
-                    related_id=request.related_id,
-                    status=EmailStatus.PENDING,
-                    attempts=0,
-                    last_error="",
-                )
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            )
             return await _by_key(session, request.idempotency_key)
+
+    async def queue(self, session: AsyncSession, request: SendEmail, *, for_relay: bool) -> None:
+        """Render the email and write its outbox row in the caller's transaction, once per
+        idempotency key. `for_relay`: the email relay sends it (see activities.email_relay),
+        from as soon as the transaction commits."""
+        rendered = self._renderer.render(request.template, request.context, request.locale)
+        await session.execute(
+            insert(EmailOutbox)
+            .values(
+                idempotency_key=request.idempotency_key,
+                message_id=request.message_id
+                or message_id_for(request.idempotency_key, self._smtp.mail_domain),
+                template=request.template,
+                locale=request.locale,
+                to_address=request.to,
+                subject=rendered.subject,
+                body_text=rendered.text,
+                body_html=rendered.html,
+                subject_type=request.subject_type,
+                subject_id=request.subject_id,
+                related_id=request.related_id,
+                headers=request.headers,
+                automatic=request.automatic,
+                status=EmailStatus.PENDING,
+                attempts=0,
+                last_error="",
+                next_attempt_at=func.now() if for_relay else None,
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
+        if for_relay:
+            # Delivered to the listening relays when (and only if) the transaction commits.
+            await session.execute(text(f"NOTIFY {RELAY_CHANNEL}"))
 
     async def _claim(self, row: EmailOutbox) -> bool:
         async with self._sessionmaker() as session, session.begin():
@@ -179,28 +211,16 @@ class EmailActivities:
                 .values(status=EmailStatus.SENT, sent_at=func.now(), last_error=note)
             )
 
-    async def _settle_unconfirmed(self, row: EmailOutbox) -> EmailDelivery:
+    async def settle_unconfirmed(self, row: EmailOutbox) -> EmailDelivery:
         log.warning("email %s was handed to SMTP by an attempt that never confirmed", row.id)
         await self._mark_sent(row, "delivery not confirmed: the sending attempt stopped after DATA")
         return _delivery(await self._reload(row))
 
     # An attempt counts once: in the claim when it got as far as DATA, here when it did not.
-    async def _defer(self, row: EmailOutbox, reason: str, *, claimed: bool) -> ApplicationError:
-        await self._set_failure(row, EmailStatus.DEFERRED, reason, claimed=claimed)
-        return ApplicationError(reason, type="EmailDeferred")
-
-    async def _refused(
-        self, row: EmailOutbox, refused: aiosmtplib.SMTPResponseException, *, claimed: bool
-    ) -> ApplicationError:
-        reason = f"SMTP {refused.code}: {refused.message}"
-        if 400 <= refused.code < 500:
-            return await self._defer(row, reason, claimed=claimed)
-        await self._set_failure(row, EmailStatus.FAILED, reason, claimed=claimed)
-        return ApplicationError(reason, type="EmailRejected", non_retryable=True)
-
-    async def _set_failure(
-        self, row: EmailOutbox, status: EmailStatus, reason: str, *, claimed: bool
-    ) -> None:
+    async def set_failure(
+        self, row: EmailOutbox, status: EmailStatus, reason: str, *, claimed: bool,
+        next_attempt_at: datetime | None = None,
+    ) -> None:  # fmt: skip
         async with self._sessionmaker() as session, session.begin():
             await session.execute(
                 update(EmailOutbox)
@@ -209,6 +229,7 @@ class EmailActivities:
                     status=status,
                     last_error=reason[:2000],
                     attempts=EmailOutbox.attempts + (0 if claimed else 1),
+                    next_attempt_at=next_attempt_at,
                 )
             )
 
@@ -229,17 +250,17 @@ class EmailActivities:
             tls_context=ssl.create_default_context() if config.tls != "none" else None,
         )
 
-    def _build_message(self, row: EmailOutbox, request: SendEmail) -> EmailMessage:
+    def _build_message(self, row: EmailOutbox) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self._smtp.mail_from
         message["To"] = row.to_address
         message["Subject"] = row.subject
         message["Date"] = formatdate(localtime=False, usegmt=True)
         message["Message-ID"] = row.message_id
-        if request.automatic:
+        if row.automatic:
             message["Auto-Submitted"] = "auto-generated"
             message["X-Auto-Response-Suppress"] = "All"
-        for name, value in request.headers.items():
+        for name, value in row.headers.items():
             del message[name]
             message[name] = value
         message.set_content(row.body_text)
@@ -257,6 +278,23 @@ class EmailActivities:
 
 async def _by_key(session: AsyncSession, key: str) -> EmailOutbox | None:
     return await session.scalar(select(EmailOutbox).where(EmailOutbox.idempotency_key == key))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How one SMTP conversation ended. `taken`: another attempt claimed the row first.
+    `claimed`: it got as far as DATA (the attempt is counted in the claim)."""
+
+    outcome: Literal["sent", "deferred", "refused", "taken"]
+    reason: str = ""
+    claimed: bool = False
+
+
+def _refusal(refused: aiosmtplib.SMTPResponseException, *, claimed: bool) -> Attempt:
+    # 4xx is "try later", as every MTA reads it; 5xx is for good.
+    reason = f"SMTP {refused.code}: {refused.message}"
+    outcome = "deferred" if 400 <= refused.code < 500 else "refused"
+    return Attempt(outcome, reason, claimed=claimed)
 
 
 def _delivery(row: EmailOutbox) -> EmailDelivery:

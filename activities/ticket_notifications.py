@@ -1,5 +1,6 @@
-"""Who hears about a ticket event, and what they read: turns a `NotificationRequest` into the
-emails the workflow then sends (each through the outbox, keyed per recipient).
+"""Who hears about a ticket event, and what they read: turns a `NotificationRequest` into its
+emails, keyed per recipient, and queues them in the outbox for the email relay (histories from
+before the relay planned here and sent each through a `send_email` activity).
 
 Customers never receive internal notes, not even quoted: their conversation excerpt is built from
 public messages only, and staff-only kinds are sent to staff accounts only, whatever ids the
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.email import EmailActivities
 from activities.mail_answers import acknowledgement, may_answer, sender_of
 from activities.mail_routing import undeliverable
 from activities.mail_threading import ticket_message_id, ticket_root_id
@@ -33,9 +35,9 @@ from db.models import (
     UserStatus,
 )
 from workflows.outbound_email import SendEmail
-from workflows.ticket_messages import NotificationRequest, Notifications
+from workflows.ticket_messages import NotificationBatch, NotificationRequest, Notifications
 from workflows.ticket_rules import STATUS_LABELS
-from workflows.tickets import PLAN_TICKET_NOTIFICATIONS
+from workflows.tickets import PLAN_TICKET_NOTIFICATIONS, QUEUE_TICKET_NOTIFICATIONS
 
 TEMPLATE = "ticket_notification"
 CUSTOMER_KINDS = frozenset({"opened", "agent_replied", "status_changed", "waiting_reminder"})
@@ -45,14 +47,32 @@ CONVERSATION_EXCERPT = 5
 
 class TicketNotificationActivities:
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], base_url: str, mail_domain: str,
-        mail_from: str = "", default_locale: str = "fr",
+        self, sessionmaker: async_sessionmaker[AsyncSession], emails: EmailActivities,
+        base_url: str, mail_domain: str, mail_from: str = "", default_locale: str = "fr",
     ) -> None:  # fmt: skip
         self._sessionmaker = sessionmaker
+        self._emails = emails
         self._base_url = base_url
         self._mail_domain = mail_domain
         self._mail_from = mail_from
         self._default_locale = default_locale
+
+    @activity.defn(name=QUEUE_TICKET_NOTIFICATIONS)
+    async def queue_ticket_notifications(self, batch: NotificationBatch) -> None:
+        await self.queue(batch.requests)
+
+    async def queue(self, requests: list[NotificationRequest]) -> None:
+        """Plan each notification and queue its emails in the outbox for the email relay, all
+        or none; again after a retry, nothing more (the rows are keyed per recipient)."""
+        emails = [
+            email for request in requests
+            for email in (await self.plan_ticket_notifications(request)).emails
+        ]  # fmt: skip
+        if not emails:
+            return
+        async with self._sessionmaker() as db, db.begin():
+            for email in emails:
+                await self._emails.queue(db, email, for_relay=True)
 
     @activity.defn(name=PLAN_TICKET_NOTIFICATIONS)
     async def plan_ticket_notifications(self, request: NotificationRequest) -> Notifications:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.ticket_notifications import TicketNotificationActivities
 from db.models import (
     BusinessCalendar,
     CalendarHoliday,
@@ -48,7 +49,10 @@ from workflows.ticket_messages import (
     MessageRecord,
     MovedRecords,
     MoveRecords,
+    NewTicket,
     NewTicketRecord,
+    OpenedTicket,
+    OpenTicket,
     PolicyChoice,
     PolicyQuery,
     Routing,
@@ -62,6 +66,7 @@ from workflows.tickets import (
     CHOOSE_SLA_POLICY,
     INVALID_REFERENCE,
     MOVE_TICKET_RECORDS,
+    OPEN_TICKET,
     RECORD_TICKET_CHANGE,
     RECORD_TICKET_OPENED,
     ROUTE_TICKET,
@@ -105,63 +110,52 @@ def _refusing_bad_data() -> Iterator[None]:
 
 
 class TicketActivities:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], time_zone: str) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], time_zone: str,
+        notifications: TicketNotificationActivities,
+    ) -> None:  # fmt: skip
         self._sessionmaker = sessionmaker
         # Ticket numbers count per calendar year where the provider is, not per UTC year.
         self._zone = ZoneInfo(time_zone)
+        self._notifications = notifications
 
     # ------------------------------------------------------------------ routing and policy
 
     @activity.defn(name=ROUTE_TICKET)
     async def route_ticket(self, query: RoutingQuery) -> Routing:
         async with self._sessionmaker() as db:
-            group_id = _uuid(query.group_id)
-            if group_id is None and query.category_id:
-                group_id = await _category_group(db, uuid.UUID(query.category_id))
-            group = await db.get(SupportGroup, group_id) if group_id else None
-            if group is None or not group.active:
-                group = await db.scalar(
-                    select(SupportGroup).where(SupportGroup.is_default, SupportGroup.active)
-                )
-            if group is None:
-                return Routing(None, GroupAutomation())
-            return Routing(
-                str(group.id),
-                GroupAutomation(
-                    close_resolved_after_days=group.close_resolved_after_days,
-                    remind_waiting_after_days=group.remind_waiting_after_days,
-                    close_waiting_after_days=group.close_waiting_after_days,
-                    reopen_window_days=group.reopen_window_days,
-                ),
-            )
+            return await _route(db, query)
 
     @activity.defn(name=CHOOSE_SLA_POLICY)
     async def choose_sla_policy(self, query: PolicyQuery) -> PolicyChoice:
+        async with self._sessionmaker() as db:
+            return PolicyChoice(await self._choose_policy(db, query))
+
+    async def _choose_policy(
+        self, db: AsyncSession, query: PolicyQuery
+    ) -> SlaPolicySnapshot | None:
         """The first active policy, by position, whose conditions all hold; a policy naming a
         category also covers its sub-categories."""
-        async with self._sessionmaker() as db:
-            segment = await db.scalar(
-                select(Customer.segment).where(Customer.id == uuid.UUID(query.customer_id))
-            )
-            categories = (
-                await _category_and_ancestors(db, uuid.UUID(query.category_id))
-                if query.category_id
-                else set()
-            )
-            policies = await db.scalars(
-                select(SlaPolicy)
-                .where(SlaPolicy.active)
-                .order_by(SlaPolicy.position, SlaPolicy.name)
-            )
-            for policy in policies:
-                if policy.match_priorities and query.priority not in policy.match_priorities:
-                    continue
-                if policy.match_category_id and policy.match_category_id not in categories:
-                    continue
-                if policy.match_segment and policy.match_segment != segment:
-                    continue
-                return PolicyChoice(await self._snapshot(db, policy))
-            return PolicyChoice(None)
+        segment = await db.scalar(
+            select(Customer.segment).where(Customer.id == uuid.UUID(query.customer_id))
+        )
+        categories = (
+            await _category_and_ancestors(db, uuid.UUID(query.category_id))
+            if query.category_id
+            else set()
+        )
+        policies = await db.scalars(
+            select(SlaPolicy).where(SlaPolicy.active).order_by(SlaPolicy.position, SlaPolicy.name)
+        )
+        for policy in policies:
+            if policy.match_priorities and query.priority not in policy.match_priorities:
+                continue
+            if policy.match_category_id and policy.match_category_id not in categories:
+                continue
+            if policy.match_segment and policy.match_segment != segment:
+                continue
+            return await self._snapshot(db, policy)
+        return None
 
     async def _snapshot(self, db: AsyncSession, policy: SlaPolicy) -> SlaPolicySnapshot:
         calendar = await db.get(BusinessCalendar, policy.calendar_id)
@@ -214,127 +208,152 @@ class TicketActivities:
             return await self._record_ticket_opened(record)
 
     async def _record_ticket_opened(self, record: NewTicketRecord) -> TicketOpened:
-        request = record.request
-        ticket_id = uuid.UUID(request.ticket_id)
         async with self._sessionmaker() as db, db.begin():
-            existing = await db.scalar(select(Ticket.number).where(Ticket.id == ticket_id))
+            existing = await db.scalar(
+                select(Ticket.number).where(Ticket.id == uuid.UUID(record.request.ticket_id))
+            )
             if existing is not None:
                 return TicketOpened(existing)
-            # Gapless: the counter row stays locked until this transaction commits with the
-            # ticket; if anything fails, the number goes back with the rollback.
-            year = record.opened_at.astimezone(self._zone).year
-            sequence = await db.scalar(BUMP_TICKET_COUNTER, {"year": year})
-            number = f"TCK-{year}-{sequence:06d}"
-            requester = request.requester
-            db.add(
-                Ticket(
-                    id=ticket_id,
-                    number=number,
-                    subject=request.subject,
-                    customer_id=uuid.UUID(request.customer_id),
-                    requester_id=_uuid(requester.user_id) if requester.kind == "customer" else None,
-                    channel=request.channel,
-                    category_id=_uuid(request.category_id),
-                    priority=request.priority,
-                    status="open",
-                    group_id=_uuid(record.group_id),
-                    assignee_id=_uuid(request.assignee_id),
-                    tags=sorted(set(request.tags)),
-                    linked_kind=request.linked_kind,
-                    linked_reference=request.linked_reference,
-                    sla_policy_id=_uuid(record.sla_policy_id),
-                    sla_state="ok",
-                    follow_up_of_id=_uuid(request.follow_up_of),
-                    last_customer_message_at=record.opened_at
-                    if requester.kind == "customer"
-                    else None,
-                    message_count=1,
-                    search_vector=search_terms(f"{request.subject}\n{request.body}"),
-                    projection_seq=1,
-                    created_at=record.opened_at,
-                    updated_at=record.opened_at,
-                )
-            )
-            await db.flush()
-            await _add_message(
-                db,
-                ticket_id,
-                MessageRecord(
-                    request.ticket_id, requester, request.body, False, request.channel,
-                    request.attachments,
-                ),
-                record.opened_at,
+            number = await self._insert_opening(
+                db, record.request, record.opened_at, record.event_id,
+                group_id=_uuid(record.group_id), sla_policy_id=_uuid(record.sla_policy_id),
+                assignee_id=_uuid(record.request.assignee_id),
             )  # fmt: skip
-            data = {"number": number, "channel": request.channel}
-            await _add_events(
-                db, ticket_id, [EventRecord(record.event_id, "opened", requester, data)],
-                record.opened_at,
-            )  # fmt: skip
-            if request.follow_up_of:
-                # The earlier ticket's timeline says where the conversation went on; its id is
-                # derived from the opening event's, so a retry adds it once.
-                follow_up = EventRecord(
-                    str(uuid.uuid5(uuid.UUID(record.event_id), "follow-up")), "followed_up",
-                    requester, {"ticket_id": request.ticket_id, "number": number},
-                )  # fmt: skip
-                await _add_events(
-                    db, uuid.UUID(request.follow_up_of), [follow_up], record.opened_at
-                )
-            if requester.user_id:
-                await _add_watchers(db, ticket_id, [requester.user_id])
             return TicketOpened(number)
+
+    @activity.defn(name=OPEN_TICKET)
+    async def open_ticket(self, opening: NewTicket) -> OpenedTicket:
+        with _refusing_bad_data():
+            return await self._open_ticket(opening)
+
+    async def _open_ticket(self, opening: NewTicket) -> OpenedTicket:
+        """Routing, the SLA policy, the number, the records and the automatic assignment, in one
+        transaction (one local activity: the caller waiting for the number waits for one round
+        trip to the database's worth of Python, not five). A retry after the commit finds the
+        ticket and answers what it holds."""
+        request = opening.request
+        ticket_id = uuid.UUID(request.ticket_id)
+        policy_query = PolicyQuery(request.customer_id, request.priority, request.category_id)
+        async with self._sessionmaker() as db, db.begin():
+            existing = await db.get(Ticket, ticket_id)
+            if existing is not None:
+                routing = await _route(db, RoutingQuery(None, _text(existing.group_id)))
+                return OpenedTicket(
+                    existing.number, Routing(_text(existing.group_id), routing.automation),
+                    await self._choose_policy(db, policy_query), _text(existing.assignee_id),
+                )  # fmt: skip
+            routing = await _route(db, RoutingQuery(request.category_id, request.group_id))
+            policy = await self._choose_policy(db, policy_query)
+            assignee_id = _uuid(request.assignee_id)
+            assignment = None
+            if assignee_id is None and routing.group_id is not None:
+                assignment = await _choose_assignee(db, uuid.UUID(routing.group_id))
+                assignee_id = assignment.agent_id if assignment else None
+            number = await self._insert_opening(
+                db, request, opening.opened_at, opening.event_id,
+                group_id=_uuid(routing.group_id), sla_policy_id=_uuid(policy and policy.policy_id),
+                assignee_id=assignee_id,
+            )  # fmt: skip
+            if assignment is not None:
+                event = assignment.event(opening.assignment_event_id)
+                await _add_events(db, ticket_id, [event], opening.opened_at)
+            return OpenedTicket(number, routing, policy, _text(assignee_id))
+
+    async def _insert_opening(
+        self, db: AsyncSession, request: OpenTicket, opened_at: datetime, event_id: str, *,
+        group_id: uuid.UUID | None, sla_policy_id: uuid.UUID | None,
+        assignee_id: uuid.UUID | None,
+    ) -> str:  # fmt: skip
+        """The ticket under its new number, its first message, its opening event and its first
+        watcher; the number is returned."""
+        ticket_id = uuid.UUID(request.ticket_id)
+        # Gapless: the counter row stays locked until this transaction commits with the
+        # ticket; if anything fails, the number goes back with the rollback.
+        year = opened_at.astimezone(self._zone).year
+        sequence = await db.scalar(BUMP_TICKET_COUNTER, {"year": year})
+        number = f"TCK-{year}-{sequence:06d}"
+        requester = request.requester
+        db.add(
+            Ticket(
+                id=ticket_id,
+                number=number,
+                subject=request.subject,
+                customer_id=uuid.UUID(request.customer_id),
+                requester_id=_uuid(requester.user_id) if requester.kind == "customer" else None,
+                channel=request.channel,
+                category_id=_uuid(request.category_id),
+                priority=request.priority,
+                status="open",
+                group_id=group_id,
+                assignee_id=assignee_id,
+                tags=sorted(set(request.tags)),
+                linked_kind=request.linked_kind,
+                linked_reference=request.linked_reference,
+                sla_policy_id=sla_policy_id,
+                sla_state="ok",
+                follow_up_of_id=_uuid(request.follow_up_of),
+                last_customer_message_at=opened_at if requester.kind == "customer" else None,
+                message_count=1,
+                search_vector=search_terms(f"{request.subject}\n{request.body}"),
+                projection_seq=1,
+                created_at=opened_at,
+                updated_at=opened_at,
+            )
+        )
+        await db.flush()
+        await _add_message(
+            db,
+            ticket_id,
+            MessageRecord(
+                request.ticket_id, requester, request.body, False, request.channel,
+                request.attachments,
+            ),
+            opened_at,
+        )  # fmt: skip
+        data = {"number": number, "channel": request.channel}
+        await _add_events(
+            db, ticket_id, [EventRecord(event_id, "opened", requester, data)], opened_at
+        )
+        if request.follow_up_of:
+            # The earlier ticket's timeline says where the conversation went on; its id is
+            # derived from the opening event's, so a retry adds it once.
+            follow_up = EventRecord(
+                str(uuid.uuid5(uuid.UUID(event_id), "follow-up")), "followed_up",
+                requester, {"ticket_id": request.ticket_id, "number": number},
+            )  # fmt: skip
+            await _add_events(db, uuid.UUID(request.follow_up_of), [follow_up], opened_at)
+        if requester.user_id:
+            await _add_watchers(db, ticket_id, [requester.user_id])
+        return number
 
     @activity.defn(name=AUTO_ASSIGN)
     async def auto_assign(self, request: AutoAssign) -> Assignment:
-        """Round-robin or least open tickets among the group's active members who are not away.
-        The ticket row is locked, so a retry finds the first attempt's choice."""
+        """The ticket row is locked, so a retry finds the first attempt's choice."""
         ticket_id = uuid.UUID(request.ticket_id)
         async with self._sessionmaker() as db, db.begin():
             ticket = await db.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
             if ticket.assignee_id is not None:
                 return Assignment(str(ticket.assignee_id))
-            group = await db.scalar(
-                select(SupportGroup)
-                .where(SupportGroup.id == uuid.UUID(request.group_id))
-                .with_for_update()
-            )
-            if group is None or group.assignment_mode == "manual":
+            assignment = await _choose_assignee(db, uuid.UUID(request.group_id))
+            if assignment is None:
                 return Assignment(None)
-            candidates = await _available_members(db, group.id)
-            if not candidates:
-                return Assignment(None)
-            if group.assignment_mode == "least_open":
-                chosen = await _least_loaded(db, candidates)
-            else:
-                chosen = _after(candidates, group.last_assigned_id)
-            group.last_assigned_id = chosen
             await db.execute(
                 update(Ticket)
                 .where(Ticket.id == ticket_id, Ticket.projection_seq < request.seq)
-                .values(assignee_id=chosen, projection_seq=request.seq)
+                .values(assignee_id=assignment.agent_id, projection_seq=request.seq)
             )
-            agent = await db.get(User, chosen)
-            await _add_events(
-                db,
-                ticket_id,
-                [
-                    EventRecord(
-                        request.event_id, "auto_assigned",
-                        SYSTEM,
-                        {"assignee_id": str(chosen), "assignee": agent.full_name,
-                         "mode": group.assignment_mode},
-                    )
-                ],
-                request.at,
-            )  # fmt: skip
-            return Assignment(str(chosen))
+            await _add_events(db, ticket_id, [assignment.event(request.event_id)], request.at)
+            return Assignment(str(assignment.agent_id))
 
     @activity.defn(name=RECORD_TICKET_CHANGE)
     async def record_ticket_change(self, change: TicketChange) -> None:
         with _refusing_bad_data():
-            await self._record_ticket_change(change)
+            await self._write_change(change)
+        # After the commit: planning reads what was just written (and may commit on its own).
+        # A retry writes nothing twice and queues nothing twice (keys).
+        await self._notifications.queue(change.notices)
 
-    async def _record_ticket_change(self, change: TicketChange) -> None:
+    async def _write_change(self, change: TicketChange) -> None:
         ticket_id = uuid.UUID(change.ticket_id)
         async with self._sessionmaker() as db, db.begin():
             values = asdict(change.projection)
@@ -496,6 +515,65 @@ async def _add_watchers(db: AsyncSession, ticket_id: uuid.UUID, user_ids: list[s
         .values([{"ticket_id": ticket_id, "user_id": uuid.UUID(i)} for i in user_ids])
         .on_conflict_do_nothing()
     )
+
+
+def _text(value: uuid.UUID | None) -> str | None:
+    return str(value) if value else None
+
+
+async def _route(db: AsyncSession, query: RoutingQuery) -> Routing:
+    """The group a ticket goes to: the one asked for, else its category's, else the default."""
+    group_id = _uuid(query.group_id)
+    if group_id is None and query.category_id:
+        group_id = await _category_group(db, uuid.UUID(query.category_id))
+    group = await db.get(SupportGroup, group_id) if group_id else None
+    if group is None or not group.active:
+        group = await db.scalar(
+            select(SupportGroup).where(SupportGroup.is_default, SupportGroup.active)
+        )
+    if group is None:
+        return Routing(None, GroupAutomation())
+    return Routing(
+        str(group.id),
+        GroupAutomation(
+            close_resolved_after_days=group.close_resolved_after_days,
+            remind_waiting_after_days=group.remind_waiting_after_days,
+            close_waiting_after_days=group.close_waiting_after_days,
+            reopen_window_days=group.reopen_window_days,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ChosenAgent:
+    agent_id: uuid.UUID
+    name: str
+    mode: str
+
+    def event(self, event_id: str) -> EventRecord:
+        data = {"assignee_id": str(self.agent_id), "assignee": self.name, "mode": self.mode}
+        return EventRecord(event_id, "auto_assigned", SYSTEM, data)  # type: ignore[arg-type]
+
+
+async def _choose_assignee(db: AsyncSession, group_id: uuid.UUID) -> ChosenAgent | None:
+    """Round-robin or least open tickets among the group's active members who are not away;
+    None when the group assigns by hand or nobody is available. The group's row is locked
+    until the caller's transaction ends, so two tickets never take the same turn."""
+    group = await db.scalar(
+        select(SupportGroup).where(SupportGroup.id == group_id).with_for_update()
+    )
+    if group is None or group.assignment_mode == "manual":
+        return None
+    candidates = await _available_members(db, group.id)
+    if not candidates:
+        return None
+    if group.assignment_mode == "least_open":
+        chosen = await _least_loaded(db, candidates)
+    else:
+        chosen = _after(candidates, group.last_assigned_id)
+    group.last_assigned_id = chosen
+    agent = await db.get(User, chosen)
+    return ChosenAgent(chosen, agent.full_name, group.assignment_mode)
 
 
 async def _category_group(db: AsyncSession, category_id: uuid.UUID) -> uuid.UUID | None:

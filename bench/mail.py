@@ -20,7 +20,6 @@ from email.message import EmailMessage
 
 from imap_tools import MailBoxUnencrypted
 from sqlalchemy import func, select
-from temporalio.worker import Worker
 
 from api.support.mailbox_passwords import encrypt_password
 from bench.harness import Stack, machine_facts, print_table, running_stack
@@ -30,7 +29,7 @@ from db.session import create_engine, create_sessionmaker
 from tests.support.imap_server import PASSWORD, ImapServer
 from workflows.mail_messages import PollMailbox
 from workflows.mailbox_poll import MailboxPollWorkflow
-from workflows.worker import build_worker
+from workflows.worker import running_worker
 
 USER = "bench-support"
 
@@ -67,9 +66,8 @@ async def ours(stack: Stack, server: ImapServer, count: int) -> tuple[float, dic
             password_encrypted=encrypt_password(settings.secret, PASSWORD),
         )  # fmt: skip
         db.add(mailbox)
-    worker: Worker = build_worker(client, settings, sessionmaker)
     try:
-        async with worker:
+        async with running_worker(client, settings, sessionmaker):
             started = time.perf_counter()
             await client.execute_workflow(
                 MailboxPollWorkflow.run, PollMailbox(str(mailbox.id)),

@@ -1,10 +1,11 @@
 """`python -m bench.ticket_budget`: what one ticket opening and one reply cost, counted rather than
 timed: workflow tasks, local and regular activities, child workflows and database statements
-(by the activity or web request that sent them), so a change to the hot path shows up as a
-number that moved.
+(by the activity, the email relay or the web request that sent them), so a change to the hot
+path shows up as a number that moved.
 
-Everything runs in this process: the worker, and the web app on an in-process ASGI transport
-(`POST /api/v1/tickets` as an integrator sends it), on a fresh stack (see bench.harness); one
+Everything runs in this process: the worker with its email relay, and the web app on an
+in-process ASGI transport (`POST /api/v1/tickets` as an integrator sends it), on a fresh stack
+(see bench.harness); one
 operation at a time, so "CPU of this process" (worker, web, SMTP sink; not the servers) is what
 one operation costs, whatever else the machine is doing.
 """
@@ -25,6 +26,7 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 
+from activities.email_relay import in_relay
 from api import tickets
 from bench.harness import print_table, running_stack
 from bench.ticket_data import prepare_desk
@@ -32,7 +34,7 @@ from db.session import create_engine, create_sessionmaker
 from web.app import create_app
 from workflows.ticket_messages import Author, Reply
 from workflows.tickets import TicketWorkflow, workflow_id
-from workflows.worker import build_worker
+from workflows.worker import running_worker
 
 AGENT = Author(None, "Agent de charge", "agent")
 # History events worth counting, by what they stand for.
@@ -56,7 +58,9 @@ class Statements:
 
     @staticmethod
     def sender() -> str:
-        return activity.info().activity_type if activity.in_activity() else "web"
+        if activity.in_activity():
+            return activity.info().activity_type
+        return "email relay" if in_relay() else "web"
 
     @contextmanager
     def listening(self):
@@ -118,7 +122,7 @@ async def run(stack, count: int) -> None:
         app = create_app(settings)
         headers = {"Authorization": f"Bearer {desk.api_token}"}
         async with (
-            build_worker(client, settings, sessionmaker),
+            running_worker(client, settings, sessionmaker),
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://bench",
                               headers=headers) as http,

@@ -35,7 +35,7 @@ from tests.support.imap_server import ImapServer
 from tests.support.smtp_sink import SmtpSink
 from web.app import create_app
 from workflows import search_attributes
-from workflows.worker import build_worker
+from workflows.worker import running_worker
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 TASK_QUEUE = "cloudmanager-test"
@@ -172,9 +172,9 @@ async def worker(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[Worker]:
-    """The application's own worker, every workflow and activity, on the test task queue."""
-    running = build_worker(temporal_client, settings, sessionmaker)
-    async with running:
+    """The application's own worker, every workflow and activity, on the test task queue, with
+    the email relay."""
+    async with running_worker(temporal_client, settings, sessionmaker) as running:
         yield running
 
 

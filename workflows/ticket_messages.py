@@ -324,6 +324,26 @@ class TicketOpened:
 
 
 @dataclass
+class NewTicket:
+    """A ticket's opening, written in one transaction by `open_ticket`: routed, its SLA policy
+    chosen, numbered and recorded, and given to an agent when its group assigns automatically."""
+
+    request: OpenTicket
+    opened_at: datetime
+    event_id: str
+    # The timeline event of the automatic assignment, if one happens.
+    assignment_event_id: str
+
+
+@dataclass
+class OpenedTicket:
+    number: str
+    routing: Routing
+    policy: SlaPolicySnapshot | None
+    assignee_id: str | None
+
+
+@dataclass
 class Assignment:
     assignee_id: str | None
 
@@ -397,6 +417,8 @@ class TicketChange:
     events: list[EventRecord] = field(default_factory=list)
     add_watcher_ids: list[str] = field(default_factory=list)
     remove_watcher_ids: list[str] = field(default_factory=list)
+    # Notifications of this change, queued for the email relay once it is written.
+    notices: list[NotificationRequest] = field(default_factory=list)
 
 
 @dataclass
@@ -442,6 +464,13 @@ class Notifications:
     emails: list[SendEmail] = field(default_factory=list)
 
 
+@dataclass
+class NotificationBatch:
+    """Notifications to queue for the email relay when no write carries them."""
+
+    requests: list[NotificationRequest] = field(default_factory=list)
+
+
 # ---------------------------------------------------------------- names shared with the activities
 
 
@@ -453,8 +482,10 @@ ROUTE_TICKET = "route_ticket"
 CHOOSE_SLA_POLICY = "choose_sla_policy"
 RECORD_TICKET_OPENED = "record_ticket_opened"
 AUTO_ASSIGN = "auto_assign"
+OPEN_TICKET = "open_ticket"
 RECORD_TICKET_CHANGE = "record_ticket_change"
 MOVE_TICKET_RECORDS = "move_ticket_records"
 PLAN_TICKET_NOTIFICATIONS = "plan_ticket_notifications"
+QUEUE_TICKET_NOTIFICATIONS = "queue_ticket_notifications"
 # The refusal type activities raise (non-retryable) when the data itself cannot be written.
 INVALID_REFERENCE = "InvalidReference"

@@ -1,6 +1,6 @@
 """How `TicketWorkflow` lives: its state, the main loop with its timers, and the machinery every
 change goes through: one lock, once per request id, written whole to the projection (a write the
-database refuses puts the state back), search attributes, notifications in the background.
+database refuses puts the state back), search attributes, notifications queued with the writes.
 
 Not sandboxed: `workflows.tickets` imports this through `imports_passed_through()`, so it is
 compiled and imported once per worker instead of once per workflow run (the sandbox re-executes
@@ -90,12 +90,12 @@ class TicketProcess(TicketLifecycle, TicketNotices):
     async def _live(self, request: OpenTicket, carried: TicketState | None) -> str:
         """The run: open (first run only), then sleep until the next timer or change, act, and
         end once closed beyond the reopen window or continue as new when the history is long."""
-        for notice in self._state.pending_notices:  # handed over by the previous run
-            self._start_sending(notice)
+        await self._hand_over_notices()
         if carried is None:
             async with self._lock:
                 try:
                     await self._open(request, workflow.now())
+                    await self._queue_notices()
                 except REFUSED_WRITE as failed:
                     self._refused = refuse(f"Cannot open the ticket: {failed}",
                                             INVALID_REFERENCE)  # fmt: skip
@@ -106,6 +106,7 @@ class TicketProcess(TicketLifecycle, TicketNotices):
         while True:
             async with self._lock:
                 finished = await self._on_timers(workflow.now())
+                await self._queue_notices()
             if finished:
                 # Handlers and emails finish before the run ends: callers and customers wait.
                 await workflow.wait_condition(lambda: self._quiet() and not self._sending)
@@ -154,6 +155,7 @@ class TicketProcess(TicketLifecycle, TicketNotices):
                 self._remember(request_id)
                 try:
                     await change(workflow.now())
+                    await self._queue_notices()
                 except REFUSED_WRITE as failed:
                     self._state = saved
                     workflow.logger.warning("ticket change refused: %s", failed)
@@ -180,6 +182,7 @@ class TicketProcess(TicketLifecycle, TicketNotices):
         state = self._state
         self._sla.settle(state, now)
         state.seq += 1
+        notices = self._notices_to_write()
         await workflow.execute_local_activity(
             RECORD_TICKET_CHANGE,
             TicketChange(
@@ -190,9 +193,11 @@ class TicketProcess(TicketLifecycle, TicketNotices):
                 events=events or [],
                 add_watcher_ids=add_watchers or [],
                 remove_watcher_ids=remove_watchers or [],
+                notices=notices,
             ),
             **activity_options.LOCAL_DATABASE,
         )
+        self._notices_written(notices)
         self._publish(now)
         self._changed = True
 

@@ -1,4 +1,5 @@
-"""The worker: every workflow and every activity of CloudManager, on one task queue.
+"""The worker: every workflow and every activity of CloudManager, on one task queue, and beside
+it the email relay (activities.email_relay).
 
 Activity classes are built once, with the shared sessionmaker and configuration, so their
 connection pools live as long as the worker.
@@ -7,9 +8,10 @@ connection pools live as long as the worker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from email.utils import parseaddr
 from typing import Any
 
@@ -18,6 +20,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.email import EmailActivities, SmtpConfig
+from activities.email_relay import EmailRelay
 from activities.kyc import KycActivities
 from activities.kyc_notifications import KycNotificationActivities
 from activities.mail_ingest import MailActivities, MailConfig
@@ -73,23 +76,25 @@ def build_activities(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> list[Callable[..., Any]]:
     email = EmailActivities(sessionmaker, smtp_config(settings))
-    tickets = TicketActivities(sessionmaker, settings.time_zone)
     notifications = TicketNotificationActivities(
-        sessionmaker, settings.base_url, settings.mail_domain,
+        sessionmaker, email, settings.base_url, settings.mail_domain,
         mail_from=parseaddr(settings.mail_from)[1], default_locale=settings.default_locale,
     )  # fmt: skip
+    tickets = TicketActivities(sessionmaker, settings.time_zone, notifications)
     kyc = KycActivities(sessionmaker, settings.uploads_path)
     kyc_notifications = KycNotificationActivities(sessionmaker, settings.base_url)
     mail = MailActivities(sessionmaker, mail_config(settings))
     return [
         email.send_email,
         email.record_email_failure,
+        tickets.open_ticket,
         tickets.route_ticket,
         tickets.choose_sla_policy,
         tickets.record_ticket_opened,
         tickets.auto_assign,
         tickets.record_ticket_change,
         tickets.move_ticket_records,
+        notifications.queue_ticket_notifications,
         notifications.plan_ticket_notifications,
         apply_ticket_bulk_action,
         kyc.record_kyc_change,
@@ -118,15 +123,36 @@ def build_worker(
     )
 
 
+def email_relay(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> EmailRelay:
+    return EmailRelay(sessionmaker, EmailActivities(sessionmaker, smtp_config(settings)))
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    client: Client,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    task_queue: str | None = None,
+) -> AsyncIterator[Worker]:
+    """The worker polling its task queue, with the email relay that sends what its activities
+    queue in the outbox, until the block ends."""
+    worker = build_worker(client, settings, sessionmaker, task_queue=task_queue)
+    async with email_relay(settings, sessionmaker), worker:
+        yield worker
+
+
 async def run_worker(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
     # No pre-ping: every activity's session would pay three round trips for it (see create_engine).
     engine = create_engine(settings.sqlalchemy_url, pre_ping=False)
     client = await connect_temporal(settings)
-    worker = build_worker(client, settings, create_sessionmaker(engine))
+    sessionmaker = create_sessionmaker(engine)
+    worker = build_worker(client, settings, sessionmaker)
     logging.getLogger(__name__).info("worker polling task queue %s", settings.temporal_task_queue)
     try:
-        await worker.run()
+        async with email_relay(settings, sessionmaker):
+            await worker.run()
     finally:
         await engine.dispose()
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Enum, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Enum, Index, Integer, String, Text, text, true
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, created_at, uuid_pk
@@ -16,7 +18,7 @@ class EmailStatus(enum.StrEnum):
     PENDING = "pending"  # recorded, not yet handed to the SMTP server
     SENDING = "sending"  # handed over; if we never hear back, it may have been delivered
     SENT = "sent"
-    DEFERRED = "deferred"  # temporary failure, Temporal retries the activity
+    DEFERRED = "deferred"  # temporary failure, tried again later (by Temporal or the relay)
     FAILED = "failed"  # permanent failure (5xx, bad address)
     BOUNCED = "bounced"  # a delivery status notification came back
 
@@ -47,3 +49,20 @@ class EmailOutbox(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = created_at()
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the message carries besides its content: threading headers decided by the sender's
+    # caller, and the RFC 3834 mark that keeps auto-responders quiet.
+    headers: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    automatic: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Set for the rows queued for the email relay (activities.email_relay): when it next tries
+    # them, or, while `sending`, when an attempt that never confirmed is given up on. Rows sent
+    # by the `send_email` activity leave it empty: Temporal retries those.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index(
+            "ix_email_outbox_relay_due", "next_attempt_at",
+            postgresql_where=text(
+                "next_attempt_at IS NOT NULL AND status IN ('pending', 'deferred', 'sending')"
+            ),
+        ),
+    )  # fmt: skip

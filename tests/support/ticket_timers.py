@@ -29,7 +29,7 @@ from db.models import Ticket, TicketEvent
 from workflows import search_attributes
 from workflows.ticket_messages import OpenTicket, TicketView
 from workflows.tickets import TicketWorkflow, workflow_id
-from workflows.worker import WORKFLOWS, build_activities
+from workflows.worker import WORKFLOWS, build_activities, email_relay
 
 ALGIERS = ZoneInfo("Africa/Algiers")
 _registered: set[int] = set()
@@ -77,10 +77,13 @@ class TicketClock:
             self.client, task_queue=self.queue, workflows=list(WORKFLOWS),
             activities=build_activities(settings, sessionmaker),
         )  # fmt: skip
+        # The relay runs on the wall clock: what the workflows queue leaves at once.
+        self._relay = email_relay(settings, sessionmaker)
         self._handles: list[WorkflowHandle] = []
 
     async def __aenter__(self) -> TicketClock:
         await register_search_attributes(self.client)
+        await self._relay.__aenter__()
         await self._worker.__aenter__()
         return self
 
@@ -90,6 +93,7 @@ class TicketClock:
             with contextlib.suppress(RPCError):  # already finished
                 await handle.terminate("test over")
         await self._worker.__aexit__(*exc)
+        await self._relay.__aexit__(*exc)
 
     async def now(self) -> datetime:
         return await self.env.get_current_time()

@@ -15,7 +15,7 @@ from pathlib import Path
 from api.settings import Settings
 from api.temporal import connect_temporal
 from db.session import create_engine, create_sessionmaker
-from workflows.worker import build_worker
+from workflows.worker import build_worker, email_relay
 
 
 def environment(settings: Settings) -> dict[str, str]:
@@ -59,9 +59,11 @@ async def _run(task_queue: str) -> None:
     settings = Settings(_env_file=None)
     engine = create_engine(settings.sqlalchemy_url)
     client = await connect_temporal(settings)
-    worker = build_worker(client, settings, create_sessionmaker(engine), task_queue=task_queue)
+    sessionmaker = create_sessionmaker(engine)
+    worker = build_worker(client, settings, sessionmaker, task_queue=task_queue)
     try:
-        await worker.run()
+        async with email_relay(settings, sessionmaker):
+            await worker.run()
     finally:
         await engine.dispose()
 

@@ -3,6 +3,8 @@ follow-up tickets, refused writes that change nothing, and notes that never reac
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 
 import pytest
@@ -10,9 +12,17 @@ from sqlalchemy import func, select, update
 from temporalio import activity
 from temporalio.worker import Worker
 
-from activities.tickets import TicketActivities
 from api import tickets
-from db.models import Ticket, TicketCategory, TicketEvent, TicketMessage, TicketWatcher, User
+from db.models import (
+    EmailOutbox,
+    EmailStatus,
+    Ticket,
+    TicketCategory,
+    TicketEvent,
+    TicketMessage,
+    TicketWatcher,
+    User,
+)
 from tests.support.accounts import make_person
 from tests.support.desks import make_desk
 from workflows.ticket_messages import (
@@ -58,16 +68,18 @@ async def _customer(sessionmaker, settings, desk=None):
 async def test_a_write_retried_after_it_committed_leaves_one_message_and_one_event(
     temporal_client, settings, sessionmaker
 ):
-    real = TicketActivities(sessionmaker, settings.time_zone)
+    activities = build_activities(settings, sessionmaker)
+    [real] = [a for a in activities
+              if activity._Definition.from_callable(a).name == RECORD_TICKET_CHANGE]  # fmt: skip
 
     @activity.defn(name=RECORD_TICKET_CHANGE)
     async def commits_then_loses_the_answer(change: TicketChange) -> None:
-        await real.record_ticket_change(change)
+        await real(change)
         if activity.info().attempt == 1:
             raise ConnectionResetError("the answer was lost after the commit")
 
     queue = f"flaky-{uuid.uuid4().hex[:8]}"
-    others = [a for a in build_activities(settings, sessionmaker)
+    others = [a for a in activities
               if activity._Definition.from_callable(a).name != RECORD_TICKET_CHANGE]  # fmt: skip
     desk = await make_desk(sessionmaker)
     request = desk.open_request(Author(None, "Amina", "customer"))
@@ -352,3 +364,51 @@ async def test_an_opening_the_database_refuses_leaves_no_ticket(
 
     assert refused.value.kind == "InvalidReference"
     assert await _row(sessionmaker, request.ticket_id) is None
+
+
+async def test_an_opening_is_one_transaction_and_its_emails_leave_through_the_relay(
+    temporal_client, settings, sessionmaker, worker, smtp_sink
+):
+    """Routing, policy, number, records and assignment in one local activity, the SLA clock and
+    the notifications in a second; no activity goes through the server. The acknowledgement and
+    the agent's assignment email are queued with that write and sent by the email relay."""
+    agent = await make_person(sessionmaker, settings, role="agent")
+    person, desk, customer = await _customer(sessionmaker, settings)
+    desk = await make_desk(
+        sessionmaker, customer_id=person.user.customer_id, agent_ids=[str(agent.user.id)]
+    )
+    request = desk.open_request(customer)
+
+    view = await tickets.open_ticket(temporal_client, settings, request)
+
+    assert view.assignee_id == str(agent.user.id)
+    handle = temporal_client.get_workflow_handle(f"ticket-{view.ticket_id}")
+    events = (await handle.fetch_history()).events
+    scheduled = [e for e in events if e.HasField("activity_task_scheduled_event_attributes")]
+    local = [
+        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)
+        for e in events
+        if e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+    assert scheduled == []
+    assert [marker["activity_type"] for marker in local] == ["open_ticket", "record_ticket_change"]
+    await smtp_sink.wait_for(person.email)
+    await smtp_sink.wait_for(agent.email)
+    rows = await _sent_emails(sessionmaker, view.ticket_id, 2)
+    assert all(row.next_attempt_at is not None for row in rows)  # the relay's, not an activity's
+    kinds = await _kinds(sessionmaker, view.ticket_id)
+    assert {"opened", "auto_assigned", "sla_started"} <= set(kinds)
+
+
+async def _sent_emails(sessionmaker, ticket_id: str, count: int) -> list[EmailOutbox]:
+    """The ticket's outbox rows, once `count` of them are recorded as sent (a relay records it
+    just after the SMTP server's answer, which the sink may show first)."""
+    for _ in range(100):
+        async with sessionmaker() as db:
+            rows = list(
+                await db.scalars(select(EmailOutbox).where(EmailOutbox.subject_id == ticket_id))
+            )
+        if len(rows) == count and all(row.status == EmailStatus.SENT for row in rows):
+            return rows
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{ticket_id}: {[(row.to_address, row.status) for row in rows]}")
