@@ -70,7 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        engine = create_engine(settings.sqlalchemy_url)
+        # No pre-ping: its three round trips came on every request's checkout. A restart of
+        # PostgreSQL is still caught on checkout without them (db.session), tested in
+        # tests/web/test_request_database.py.
+        engine = create_engine(settings.sqlalchemy_url, pre_ping=False)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.temporal = TemporalConnection(lambda: connect_temporal(settings))

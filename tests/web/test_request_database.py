@@ -8,13 +8,14 @@ the test session's other users (the worker, the fixtures' sessionmaker) counting
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 import pytest_asyncio
 from fastapi import APIRouter
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from api.routes.deps import SessionDep
 from db.models import Customer
@@ -106,3 +107,43 @@ async def test_a_failed_request_rolls_back_what_it_wrote(own_app, sessionmaker, 
     async with sessionmaker() as db:
         name = await db.scalar(select(Customer.name).where(Customer.id == customer.id))
     assert name == customer.name
+
+
+async def _terminate(sessionmaker, pids: set[int]) -> None:
+    """What a restart of PostgreSQL does to each connection: its backend is told to stop, and
+    closes the socket."""
+    async with sessionmaker() as db:
+        for pid in pids:
+            await db.execute(text("select pg_terminate_backend(:pid)").bindparams(pid=pid))
+        for _ in range(100):
+            alive = await db.scalar(
+                text("select count(*) from pg_stat_activity where pid = any(:pids)").bindparams(
+                    pids=list(pids)
+                )
+            )
+            if not alive:
+                break
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)  # the client's event loop reads the end of each stream
+
+
+async def test_pages_work_after_the_database_closed_every_connection(
+    own_app, sessionmaker, settings
+):
+    person = await make_person(sessionmaker, settings, role="agent")
+    pool = own_app.state.engine.sync_engine.pool
+    pids: set[int] = set()
+
+    def remember(dbapi_connection, _record) -> None:
+        pids.add(dbapi_connection.driver_connection.get_server_pid())
+
+    event.listen(pool, "connect", remember)
+    async with client_of(own_app) as agent:
+        await sign_in(agent, person)
+        assert (await agent.get("/staff/tickets?queue=mine")).status_code == 200
+        assert pids and pool.checkedin() > 0
+        await _terminate(sessionmaker, set(pids))
+        for _ in range(3):
+            page = await agent.get("/staff/tickets?queue=mine")
+            assert page.status_code == 200
+            assert queue_count(page.text, "mine") == "0"
