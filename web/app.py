@@ -19,6 +19,7 @@ from api.temporal import connect_temporal
 from db.session import create_engine, create_sessionmaker
 from web.auth import AuthMiddleware
 from web.csrf import CsrfMiddleware
+from web.database import DatabaseMiddleware
 from web.errors import install_error_handlers
 from web.locale import LocaleMiddleware
 from web.routes import (
@@ -69,7 +70,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        engine = create_engine(settings.sqlalchemy_url)
+        # No pre-ping: its three round trips came on every request's checkout. A restart of
+        # PostgreSQL is still caught on checkout without them (db.session), tested in
+        # tests/web/test_request_database.py.
+        engine = create_engine(settings.sqlalchemy_url, pre_ping=False)
+        app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.temporal = TemporalConnection(lambda: connect_temporal(settings))
         yield
@@ -89,12 +94,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templates.env.globals["htmx_available"] = (VENDOR_DIR / "htmx.min.js").exists()
 
     install_error_handlers(app)
-    # Outermost last: headers on every answer; the signed-in user is known before the locale is
-    # chosen (a user's language comes first) and before any route runs.
+    # Outermost last: headers on every answer; one database session for the whole request
+    # (web.database), the signed-in user's lookup included; the signed-in user is known before
+    # the locale is chosen (a user's language comes first) and before any route runs.
     upload_budget = settings.upload_max_bytes * settings.upload_max_files + 1024 * 1024
     app.add_middleware(CsrfMiddleware, max_body_bytes=upload_budget)
     app.add_middleware(LocaleMiddleware, default=settings.default_locale)
     app.add_middleware(AuthMiddleware)
+    app.add_middleware(DatabaseMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

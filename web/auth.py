@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -13,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.access import Principal
 from api.identity import api_tokens, roles, sessions
 from db.models import Session, User
+from web.database import request_session
 
 SESSION_COOKIE = "cm_session"
 # Over https the cookie is `__Host-` prefixed: the browser then insists on Secure, Path=/ and no
@@ -45,10 +47,10 @@ class AuthMiddleware:
             return
         token = session_token(connection)
         if token:
-            app_state = scope["app"].state
-            async with app_state.sessionmaker() as db, db.begin():
+            db = await request_session(connection)
+            async with db.begin():
                 resolved = await sessions.resolve_session(
-                    db, token, app_state.settings.session_policy
+                    db, token, scope["app"].state.settings.session_policy
                 )
                 if resolved is not None:
                     record, user = resolved
@@ -58,19 +60,32 @@ class AuthMiddleware:
                     else:
                         granted, _ = await roles.permissions_of(db, user.id)
                         state["principal"] = Principal(user, record, granted)
+            _forget_loaded(db)
         await self.app(scope, receive, send)
 
     @staticmethod
     async def _load_bearer(scope: Scope, state: dict, bearer: str) -> None:
-        app_state = scope["app"].state
-        async with app_state.sessionmaker() as db, db.begin():
-            try:
-                identity = await api_tokens.resolve_bearer(db, app_state.settings.secret, bearer)
-            except api_tokens.TokenRefused as refused:
-                state["bearer_refused"] = str(refused)
-                return
+        db = await request_session(HTTPConnection(scope))
+        try:
+            async with db.begin():
+                try:
+                    identity = await api_tokens.resolve_bearer(
+                        db, scope["app"].state.settings.secret, bearer
+                    )
+                except api_tokens.TokenRefused as refused:
+                    state["bearer_refused"] = str(refused)
+                    return
+        finally:
+            _forget_loaded(db)
         state["user"] = identity.user
         state["principal"] = Principal(identity.user, None, identity.permissions)
+
+
+def _forget_loaded(db: AsyncSession) -> None:
+    """The route shares this session (web.database): it starts, as with a session of its own,
+    from an empty identity map, so its queries read the rows afresh (a `FOR UPDATE` included)
+    instead of the user and session loaded here. These stay in request.state, detached."""
+    db.expunge_all()
 
 
 def _bearer(connection: HTTPConnection) -> str | None:

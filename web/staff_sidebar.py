@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 
 from db.queries.tickets import queue_counts
+from web.database import request_session
 from web.templating import is_fragment_request
 
 logger = logging.getLogger(__name__)
@@ -31,9 +32,10 @@ async def load_ticket_queue_counts(request: Request) -> None:
     ):
         return
     try:
-        # Its own short session: the page's session stays untouched (a route that opens
-        # `db.begin()` later must find it without a transaction already running).
-        async with request.app.state.sessionmaker() as db:
+        # The request's session (web.database), in a transaction of its own that ends here: a
+        # route that opens `db.begin()` later must find no transaction already running.
+        db = await request_session(request)
+        async with db.begin():
             request.state.ticket_queue_counts = await queue_counts(db, principal.user_id)
     except (SQLAlchemyError, OSError):
         logger.warning("ticket queue counts unavailable", exc_info=True)

@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from api.audit import Actor
 from api.settings import Settings
+from web.database import request_database
 
 
 def get_settings(request: Request) -> Settings:
@@ -19,6 +20,12 @@ def get_settings(request: Request) -> Settings:
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's one session (`web.database`: shared with the sign-in lookup and the
+    sidebar, released by the middleware); an app without that middleware gets its own."""
+    database = request_database(request)
+    if database is not None:
+        yield await database.session()
+        return
     async with request.app.state.sessionmaker() as session:
         yield session
 
