@@ -114,7 +114,9 @@ class EmailRelay:
             listening = (await connection.get_raw_connection()).driver_connection
             await listening.add_listener(RELAY_CHANNEL, self._wake)
             try:
-                while True:
+                # A listening connection the server closed (a restart) hears nothing more:
+                # listen again on a new one.
+                while not listening.is_closed():
                     self._woken.clear()  # a NOTIFY from here on wakes the next wait
                     await self.relay_due()
                     with contextlib.suppress(TimeoutError):
