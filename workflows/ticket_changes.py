@@ -187,20 +187,24 @@ class TicketChanges(TicketProcess):
         record = MessageRecord(
             message.request_id, message.author, message.body, False, channel, message.attachments
         )
-        await self._write(now, message=record, events=events)
-        self._notify(notice, actor=message.author, message_id=message.request_id)
+        await self._write_and_notify(
+            now, lambda: self._notify(notice, actor=message.author, message_id=message.request_id),
+            message=record, events=events,
+        )  # fmt: skip
 
     async def _add_note(self, note: AddNote, now: datetime) -> None:
         record = MessageRecord(
             note.request_id, note.author, note.body, True, "staff", note.attachments
         )
         event = self._event("note_added", note.author, {}, key=note.request_id)
-        await self._write(now, message=record, events=[event])
         mentioned = [i for i in note.mentioned_ids if i != note.author.user_id]
-        if mentioned:
-            self._notify(
-                "mentioned", actor=note.author, message_id=note.request_id, recipient_ids=mentioned
-            )
+
+        def notify() -> None:
+            if mentioned:
+                self._notify("mentioned", actor=note.author, message_id=note.request_id,
+                             recipient_ids=mentioned)  # fmt: skip
+
+        await self._write_and_notify(now, notify, message=record, events=[event])
 
     async def _assign(self, change: Assign, now: datetime) -> None:
         state = self._state
@@ -218,18 +222,24 @@ class TicketChanges(TicketProcess):
         state.assignee_id = change.assignee_id
         after = {"group_id": state.group_id, "assignee_id": state.assignee_id}
         data: dict[str, object] = {"before": before, "after": after}
-        await self._write(now, events=[self._event("assigned", change.author, data,
-                                                   key=change.request_id)])  # fmt: skip
-        if change.assignee_id and change.assignee_id != change.author.user_id:
-            self._notify("assigned", actor=change.author, recipient_ids=[change.assignee_id])
+        event = self._event("assigned", change.author, data, key=change.request_id)
+
+        def notify() -> None:
+            if change.assignee_id and change.assignee_id != change.author.user_id:
+                self._notify("assigned", actor=change.author, recipient_ids=[change.assignee_id])
+
+        await self._write_and_notify(now, notify, events=[event])
 
     async def _set_status(self, change: SetStatus, now: datetime) -> None:
         events = self._move_to(change.status, now, change.author, key=change.request_id)
         if not events:
             return  # already there
-        await self._write(now, events=events)
-        if change.author.kind != "customer":
-            self._notify("status_changed", actor=change.author, data={"status": change.status})
+
+        def notify() -> None:
+            if change.author.kind != "customer":
+                self._notify("status_changed", actor=change.author, data={"status": change.status})
+
+        await self._write_and_notify(now, notify, events=events)
 
     async def _set_priority(self, change: SetPriority, now: datetime) -> None:
         data = {"before": self._state.priority, "after": change.priority}

@@ -17,6 +17,7 @@ import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -200,6 +201,19 @@ class TicketProcess(TicketLifecycle, TicketNotices):
         self._notices_written(notices)
         self._publish(now)
         self._changed = True
+
+    async def _write_and_notify(
+        self, now: datetime, notify: Callable[[], None], **write: Any
+    ) -> None:
+        """A change's write and the notifications it causes. Since WRITES_QUEUE_NOTICES the
+        notices are made first and the write queues them (one local activity); before it, the
+        write came first and each notice was sent in the background after it."""
+        if self._notices_in_outbox():
+            notify()
+            await self._write(now, **write)
+        else:
+            await self._write(now, **write)
+            notify()
 
     def _projection(self, now: datetime) -> Projection:
         state = self._state
