@@ -151,45 +151,53 @@ class EmailActivities:
             if existing is not None:
                 return existing
             try:
-                await self.queue(session, request, for_relay=False)
+                await self.queue(session, [request], for_relay=False)
             except TemplateMissingError as missing:
                 raise ApplicationError(
                     f"no email template named {missing}", type="TemplateMissing", non_retryable=True
                 ) from missing
             return await _by_key(session, request.idempotency_key)
 
-    async def queue(self, session: AsyncSession, request: SendEmail, *, for_relay: bool) -> None:
-        """Render the email and write its outbox row in the caller's transaction, once per
-        idempotency key. `for_relay`: the email relay sends it (see activities.email_relay),
+    async def queue(
+        self, session: AsyncSession, requests: list[SendEmail], *, for_relay: bool
+    ) -> None:
+        """Render the emails and write their outbox rows in the caller's transaction, once per
+        idempotency key. `for_relay`: the email relay sends them (see activities.email_relay),
         from as soon as the transaction commits."""
-        rendered = self._renderer.render(request.template, request.context, request.locale)
+        if not requests:
+            return
+        rows = [self._row(request, for_relay) for request in requests]
         await session.execute(
             insert(EmailOutbox)
-            .values(
-                idempotency_key=request.idempotency_key,
-                message_id=request.message_id
-                or message_id_for(request.idempotency_key, self._smtp.mail_domain),
-                template=request.template,
-                locale=request.locale,
-                to_address=request.to,
-                subject=rendered.subject,
-                body_text=rendered.text,
-                body_html=rendered.html,
-                subject_type=request.subject_type,
-                subject_id=request.subject_id,
-                related_id=request.related_id,
-                headers=request.headers,
-                automatic=request.automatic,
-                status=EmailStatus.PENDING,
-                attempts=0,
-                last_error="",
-                next_attempt_at=func.now() if for_relay else None,
-            )
+            .values(rows)
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
         )
         if for_relay:
             # Delivered to the listening relays when (and only if) the transaction commits.
             await session.execute(text(f"NOTIFY {RELAY_CHANNEL}"))
+
+    def _row(self, request: SendEmail, for_relay: bool) -> dict[str, object]:
+        rendered = self._renderer.render(request.template, request.context, request.locale)
+        return {
+            "idempotency_key": request.idempotency_key,
+            "message_id": request.message_id
+            or message_id_for(request.idempotency_key, self._smtp.mail_domain),
+            "template": request.template,
+            "locale": request.locale,
+            "to_address": request.to,
+            "subject": rendered.subject,
+            "body_text": rendered.text,
+            "body_html": rendered.html,
+            "subject_type": request.subject_type,
+            "subject_id": request.subject_id,
+            "related_id": request.related_id,
+            "headers": request.headers,
+            "automatic": request.automatic,
+            "status": EmailStatus.PENDING,
+            "attempts": 0,
+            "last_error": "",
+            "next_attempt_at": func.now() if for_relay else None,
+        }
 
     async def _claim(self, row: EmailOutbox) -> bool:
         async with self._sessionmaker() as session, session.begin():

@@ -62,92 +62,103 @@ class TicketNotificationActivities:
         await self.queue(batch.requests)
 
     async def queue(self, requests: list[NotificationRequest]) -> None:
-        """Plan each notification and queue its emails in the outbox for the email relay, all
-        or none; again after a retry, nothing more (the rows are keyed per recipient)."""
-        emails = [
-            email for request in requests
-            for email in (await self.plan_ticket_notifications(request)).emails
-        ]  # fmt: skip
-        if not emails:
+        """Plan each notification and queue its emails in the outbox for the email relay, in
+        one session (a change's notifications read the same ticket, customer and conversation
+        once), all or none; again after a retry, nothing more (rows are keyed per recipient)."""
+        if not requests:
             return
-        async with self._sessionmaker() as db, db.begin():
-            for email in emails:
-                await self._emails.queue(db, email, for_relay=True)
+        async with self._sessionmaker() as db:
+            conversations: dict[uuid.UUID, list[dict[str, str]]] = {}
+            emails = [
+                email for request in requests
+                for email in (await self._plan(db, request, conversations)).emails
+            ]  # fmt: skip
+            await self._emails.queue(db, emails, for_relay=True)
+            await db.commit()
 
     @activity.defn(name=PLAN_TICKET_NOTIFICATIONS)
     async def plan_ticket_notifications(self, request: NotificationRequest) -> Notifications:
+        """Histories from before the email relay plan each notification here, then send it."""
         async with self._sessionmaker() as db:
-            ticket = await db.get(Ticket, uuid.UUID(request.ticket_id))
-            if ticket is None:
-                return Notifications()
-            if request.kind == "opened" and ticket.channel == "email":
-                return await self._acknowledge(db, ticket, request)
-            recipients = await self._recipients(db, ticket, request)
-            # Mail from someone who is not (yet) a user is answered where it came from.
-            sender = await sender_of(db, str(ticket.id)) if _to_sender(ticket, request) else None
-            if not recipients and sender is None:
-                return Notifications()
-            customer = await db.get(Customer, ticket.customer_id)
-            actor = await db.get(User, uuid.UUID(request.actor_id)) if request.actor_id else None
-            message = (
-                await db.get(TicketMessage, uuid.UUID(request.message_id))
-                if request.message_id
-                else None
-            )
-            conversation = await _public_conversation(db, ticket.id)
-            addresses = [u.email for u in recipients] + ([sender.from_address] if sender else [])
-            bouncing = await undeliverable(db, addresses)
-            shared = {
-                "kind": request.kind,
-                "number": ticket.number,
-                "subject": ticket.subject,
-                "customer": customer.name if customer else "",
-                "status_label": STATUS_LABELS[ticket.status],
-                "priority": ticket.priority,
-                "actor": actor.full_name if actor else "",
-                "body": message.body if message else "",
-                **request.data,
-            }
-            # (key, address, name, locale, for a customer)
-            targets = [
-                (f"{request.key}:{user.id}", user.email, user.full_name, user.locale,
-                 user.kind == UserKind.CUSTOMER)
-                for user in recipients
-            ]  # fmt: skip
-            if sender is not None:
-                targets.append(
-                    (f"{request.key}:sender", sender.from_address,
-                     sender.from_name or sender.from_address, self._default_locale, True)
-                )  # fmt: skip
-            emails = []
-            for key, address, name, locale, for_customer in targets:
-                if for_customer and message is not None and message.internal:
-                    continue  # never, whatever asked for it
-                if address.lower() in bouncing:
-                    continue  # a permanent bounce came back for it: an agent must look
-                emails.append(
-                    SendEmail(
-                        idempotency_key=key,
-                        to=address,
-                        template=TEMPLATE,
-                        context={
-                            **shared,
-                            "name": name,
-                            "conversation": conversation if for_customer else [],
-                            "url": self._ticket_url(ticket.id, for_customer)
-                            if for_customer is False or ticket.requester_id
-                            else "",
-                        },
-                        locale=locale,
-                        subject_type="ticket",
-                        subject_id=str(ticket.id),
-                        headers=await self._threading(db, ticket),
-                        automatic=request.kind != "agent_replied",
-                        message_id=ticket_message_id(ticket.id, key, self._mail_domain),
-                        related_id=request.message_id or "",
-                    )
+            return await self._plan(db, request, {})
+
+    async def _plan(
+        self, db: AsyncSession, request: NotificationRequest,
+        conversations: dict[uuid.UUID, list[dict[str, str]]],
+    ) -> Notifications:  # fmt: skip
+        ticket = await db.get(Ticket, uuid.UUID(request.ticket_id))
+        if ticket is None:
+            return Notifications()
+        if request.kind == "opened" and ticket.channel == "email":
+            return await self._acknowledge(db, ticket, request)
+        recipients = await self._recipients(db, ticket, request)
+        # Mail from someone who is not (yet) a user is answered where it came from.
+        sender = await sender_of(db, str(ticket.id)) if _to_sender(ticket, request) else None
+        if not recipients and sender is None:
+            return Notifications()
+        customer = await db.get(Customer, ticket.customer_id)
+        actor = await db.get(User, uuid.UUID(request.actor_id)) if request.actor_id else None
+        message = (
+            await db.get(TicketMessage, uuid.UUID(request.message_id))
+            if request.message_id
+            else None
+        )
+        if ticket.id not in conversations:
+            conversations[ticket.id] = await _public_conversation(db, ticket.id)
+        conversation = conversations[ticket.id]
+        addresses = [u.email for u in recipients] + ([sender.from_address] if sender else [])
+        bouncing = await undeliverable(db, addresses)
+        shared = {
+            "kind": request.kind,
+            "number": ticket.number,
+            "subject": ticket.subject,
+            "customer": customer.name if customer else "",
+            "status_label": STATUS_LABELS[ticket.status],
+            "priority": ticket.priority,
+            "actor": actor.full_name if actor else "",
+            "body": message.body if message else "",
+            **request.data,
+        }
+        # (key, address, name, locale, for a customer)
+        targets = [
+            (f"{request.key}:{user.id}", user.email, user.full_name, user.locale,
+             user.kind == UserKind.CUSTOMER)
+            for user in recipients
+        ]  # fmt: skip
+        if sender is not None:
+            targets.append(
+                (f"{request.key}:sender", sender.from_address,
+                 sender.from_name or sender.from_address, self._default_locale, True)
+            )  # fmt: skip
+        emails = []
+        for key, address, name, locale, for_customer in targets:
+            if for_customer and message is not None and message.internal:
+                continue  # never, whatever asked for it
+            if address.lower() in bouncing:
+                continue  # a permanent bounce came back for it: an agent must look
+            emails.append(
+                SendEmail(
+                    idempotency_key=key,
+                    to=address,
+                    template=TEMPLATE,
+                    context={
+                        **shared,
+                        "name": name,
+                        "conversation": conversation if for_customer else [],
+                        "url": self._ticket_url(ticket.id, for_customer)
+                        if for_customer is False or ticket.requester_id
+                        else "",
+                    },
+                    locale=locale,
+                    subject_type="ticket",
+                    subject_id=str(ticket.id),
+                    headers=await self._threading(db, ticket),
+                    automatic=request.kind != "agent_replied",
+                    message_id=ticket_message_id(ticket.id, key, self._mail_domain),
+                    related_id=request.message_id or "",
                 )
-            return Notifications(emails)
+            )
+        return Notifications(emails)
 
     async def _acknowledge(
         self, db: AsyncSession, ticket: Ticket, request: NotificationRequest

@@ -43,7 +43,7 @@ async def _queue(sessionmaker, emails: EmailActivities, request: SendEmail, **va
     """Queue the email, set `values` on its row in the same transaction: no relay (the tests'
     worker runs one too) sees the row before it is as the test wants it."""
     async with sessionmaker() as session, session.begin():
-        await emails.queue(session, request, for_relay=True)
+        await emails.queue(session, [request], for_relay=True)
         if values:
             await session.execute(
                 update(EmailOutbox)
@@ -88,7 +88,7 @@ async def test_a_queued_email_leaves_as_its_transaction_commits(
 async def test_a_rolled_back_transaction_queues_nothing(sessionmaker, emails, smtp_sink, unique):
     request = _request(f"rolled-back-{unique}@example.dz")
     async with sessionmaker() as session:
-        await emails.queue(session, request, for_relay=True)
+        await emails.queue(session, [request], for_relay=True)
         await session.rollback()
 
     assert await EmailRelay(sessionmaker, emails).relay_due() >= 0
@@ -99,8 +99,7 @@ async def test_a_rolled_back_transaction_queues_nothing(sessionmaker, emails, sm
 async def test_two_relays_send_each_email_once(sessionmaker, emails, smtp_sink, unique):
     requests = [_request(f"both-{unique}-{i}@example.dz") for i in range(12)]
     async with sessionmaker() as session, session.begin():
-        for request in requests:
-            await emails.queue(session, request, for_relay=True)
+        await emails.queue(session, requests, for_relay=True)
 
     first, second = EmailRelay(sessionmaker, emails), EmailRelay(sessionmaker, emails)
     await asyncio.gather(first.relay_due(), second.relay_due())
@@ -181,7 +180,7 @@ async def test_rows_of_the_send_email_activity_are_not_the_relays(
 ):
     request = _request(f"activity-{unique}@example.dz")
     async with sessionmaker() as session, session.begin():
-        await emails.queue(session, request, for_relay=False)
+        await emails.queue(session, [request], for_relay=False)
 
     await EmailRelay(sessionmaker, emails).relay_due()
 
