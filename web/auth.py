@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.access import Principal
 from api.identity import api_tokens, roles, sessions
 from db.models import Session, User
-from web.database import request_session
+from web.database import is_app_request, request_session
 
 SESSION_COOKIE = "cm_session"
 # Over https the cookie is `__Host-` prefixed: the browser then insists on Secure, Path=/ and no
@@ -33,7 +33,7 @@ class AuthMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+        if not is_app_request(scope):
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})

@@ -70,6 +70,11 @@ async def request_session(connection: HTTPConnection) -> AsyncSession:
     return await database.session()
 
 
+def is_app_request(scope: Scope) -> bool:
+    """An HTTP request the app answers (static files need no database and no principal)."""
+    return scope["type"] == "http" and not scope["path"].startswith("/static/")
+
+
 class DatabaseMiddleware:
     """Puts a `RequestDatabase` in each HTTP request's state and releases it at the end."""
 
@@ -77,7 +82,7 @@ class DatabaseMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+        if not is_app_request(scope):
             await self.app(scope, receive, send)
             return
         app_state = scope["app"].state

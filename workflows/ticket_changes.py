@@ -82,18 +82,9 @@ class TicketChanges(TicketProcess):
         state.automation = opened.routing.automation
         state.policy = opened.policy
         state.assignee_id = opened.assignee_id
-        state.clock = sla.start_clock(now)
-        state.last_customer_message_at = now if request.requester.kind == "customer" else None
-        state.message_count = 1
-        state.watcher_ids = [request.requester.user_id] if request.requester.user_id else []
+        self._start_life(request, now)
         state.seq = 1
-        if request.requester.kind == "customer":
-            self._notify("opened", actor=request.requester, message_id=request.ticket_id)
-        if state.assignee_id and state.assignee_id != request.requester.user_id:
-            self._notify("assigned", actor=request.requester, recipient_ids=[state.assignee_id])
-        await self._write(
-            now, events=[self._event("sla_started", SYSTEM, self._sla.summary(state))]
-        )
+        await self._start_sla(request, now)
 
     async def _open_step_by_step(self, request: OpenTicket, now: datetime) -> None:
         """Histories from before WRITES_QUEUE_NOTICES (ticket_notices): five local activities."""
@@ -111,10 +102,7 @@ class TicketChanges(TicketProcess):
         state.group_id = routing.group_id
         state.automation = routing.automation
         state.assignee_id = request.assignee_id
-        state.clock = sla.start_clock(now)
-        state.last_customer_message_at = now if request.requester.kind == "customer" else None
-        state.message_count = 1
-        state.watcher_ids = [request.requester.user_id] if request.requester.user_id else []
+        self._start_life(request, now)
         opened = await workflow.execute_local_activity(
             RECORD_TICKET_OPENED,
             NewTicketRecord(
@@ -138,13 +126,30 @@ class TicketChanges(TicketProcess):
                 **activity_options.LOCAL_DATABASE,
             )
             state.assignee_id = assignment.assignee_id
-        await self._write(
-            now, events=[self._event("sla_started", SYSTEM, self._sla.summary(state))]
-        )
-        if request.requester.kind == "customer":
-            self._notify("opened", actor=request.requester, message_id=request.ticket_id)
-        if state.assignee_id and state.assignee_id != request.requester.user_id:
-            self._notify("assigned", actor=request.requester, recipient_ids=[state.assignee_id])
+        await self._start_sla(request, now)
+
+    def _start_life(self, request: OpenTicket, now: datetime) -> None:
+        """What an opened ticket starts with: its SLA clock, its first message, its requester
+        watching."""
+        state = self._state
+        state.clock = sla.start_clock(now)
+        state.last_customer_message_at = now if request.requester.kind == "customer" else None
+        state.message_count = 1
+        state.watcher_ids = [request.requester.user_id] if request.requester.user_id else []
+
+    async def _start_sla(self, request: OpenTicket, now: datetime) -> None:
+        """The SLA clock on record, and the requester and the assigned agent told."""
+        state = self._state
+
+        def notify() -> None:
+            if request.requester.kind == "customer":
+                self._notify("opened", actor=request.requester, message_id=request.ticket_id)
+            if state.assignee_id and state.assignee_id != request.requester.user_id:
+                self._notify("assigned", actor=request.requester,
+                             recipient_ids=[state.assignee_id])  # fmt: skip
+
+        started = self._event("sla_started", SYSTEM, self._sla.summary(state))
+        await self._write_and_notify(now, notify, events=[started])
 
     async def _choose_policy(self) -> SlaPolicySnapshot | None:
         state = self._state
