@@ -5,8 +5,9 @@ A ticket's notifications are planned and queued in the local activity that recor
 through this relay rather than through a `send_email` activity each: an activity per email cost
 the Temporal server three history events, a task and one more workflow task per email, and the
 worker an activity execution — as much as the rest of a ticket's opening (bench.ticket_budget).
-The outbox row is the durable record, so the relay keeps nothing itself: every worker process
-runs one, and they share the rows through a lease.
+The outbox row is the durable record, so the relay keeps nothing itself: it runs in a process of
+its own (`cloudmanager relay`, so that building and sending emails never holds a worker's event
+loop), as many as wanted, and they share the rows through a lease.
 
 Woken by PostgreSQL's NOTIFY on `RELAY_CHANNEL`, which the queuing transaction sends as it
 commits; a sweep every few seconds catches retries falling due and whatever was queued while
@@ -21,6 +22,7 @@ import contextlib
 import contextvars
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -44,6 +46,9 @@ CONVERSATIONS = 4
 SWEEP_SECONDS = 5.0
 # After the database connection is lost: wait this long before listening again.
 RECONNECT_SECONDS = 2.0
+# On the way out, the batch being sent may finish for this long: an email cut off after its row
+# was claimed would be settled as sent without having been.
+DRAIN_SECONDS = 10.0
 
 RELAYED = (EmailStatus.PENDING, EmailStatus.DEFERRED, EmailStatus.SENDING)
 
@@ -61,7 +66,8 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 class EmailRelay:
-    """Use `async with EmailRelay(...)`: it relays in the background until the block ends."""
+    """Use `async with EmailRelay(...)`: it relays in the background until the block ends, then
+    lets the batch in hand finish (at most DRAIN_SECONDS)."""
 
     def __init__(
         self,
@@ -69,11 +75,16 @@ class EmailRelay:
         emails: EmailActivities,
         *,
         sweep_seconds: float = SWEEP_SECONDS,
+        heartbeat: Path | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._emails = emails
         self._sweep_seconds = sweep_seconds
+        # Touched after every pass (so at least every sweep) for a health check: a relay that is
+        # stuck, or cannot reach the database, lets it go stale.
+        self._heartbeat = heartbeat
         self._woken = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._conversations = asyncio.Semaphore(CONVERSATIONS)
 
@@ -82,15 +93,18 @@ class EmailRelay:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._task is None:
+            return
+        self._stopping = True
+        self._woken.set()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            # wait_for cancels the task when the drain takes too long.
+            await asyncio.wait_for(self._task, DRAIN_SECONDS)
 
     async def relay_due(self) -> int:
         """Send every queued email that is due now; how many rows were tried."""
         tried = 0
-        while rows := await self._take_due():
+        while not self._stopping and (rows := await self._take_due()):
             tried += len(rows)
             await asyncio.gather(*(self._relay(row) for row in rows))
             if len(rows) < BATCH:
@@ -99,7 +113,7 @@ class EmailRelay:
 
     async def _run(self) -> None:
         _relaying.set(True)
-        while True:
+        while not self._stopping:
             try:
                 await self._listen_and_relay()
             except asyncio.CancelledError:
@@ -116,9 +130,11 @@ class EmailRelay:
             try:
                 # A listening connection the server closed (a restart) hears nothing more:
                 # listen again on a new one.
-                while not listening.is_closed():
+                while not self._stopping and not listening.is_closed():
                     self._woken.clear()  # a NOTIFY from here on wakes the next wait
                     await self.relay_due()
+                    if self._heartbeat is not None:
+                        self._heartbeat.touch()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._woken.wait(), self._sweep_seconds)
             finally:

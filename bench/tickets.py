@@ -3,8 +3,9 @@ run on one stack (embedded PostgreSQL, Temporal dev server, SMTP sink; see bench
 
   (1) tickets opened through the JSON API (`POST /api/v1/tickets`, the web app in its own
       uvicorn process, the workers in theirs: `cloudmanager worker` once per CPU, as
-      `--scale worker=N` deploys it) per second, next to bench.engine's bare figure
-      (start → one no-op activity → result) measured in the same run; goal ≥ 70 %;
+      `--scale worker=N` deploys it, and one `cloudmanager relay`) per second, next to
+      bench.engine's bare figure (start → one no-op activity → result) measured in the same
+      run; goal ≥ 70 %;
   (2) a reply (`TicketWorkflow.reply` through api.tickets.update) p50/p99, next to a bare update
       running one no-op activity (bench.bare_update); goal ≤ 2×;
   (3) memory and database bytes per open ticket with armed SLA timers, once N tickets are open;
@@ -50,6 +51,7 @@ from bench.web_processes import (
     app_environment,
     files_bytes,
     pid_with_argument,
+    relay_process,
     rss_bytes,
     uvicorn_process,
     with_children,
@@ -268,12 +270,16 @@ async def run(stack: Stack, sizes: Sizes) -> Results:
             results.bare_replies = await measure_bare_updates(client, sizes.replies, 10)
         log = stack.workdir / "web.log"
         environment = app_environment(settings)
-        async with worker_processes(client, settings, environment, stack.workdir / "worker.log",
-                                    sizes.workers) as workers:  # fmt: skip
+        async with (
+            worker_processes(client, settings, environment, stack.workdir / "worker.log",
+                             sizes.workers) as workers,
+            relay_process(environment, stack.workdir / "relay.log") as relay,
+        ):  # fmt: skip
             with uvicorn_process("web.app:create_app", environment, log) as web:
                 if "opens" in sizes.only:
                     processes = servers(stack) | {
-                        "worker processes": lambda: workers, "web process": lambda: [web.pid],
+                        "worker processes": lambda: workers, "email relay": lambda: [relay],
+                        "web process": lambda: [web.pid],
                     }  # fmt: skip
                     await run_opens_and_replies(client, web.url, desk, sizes, results,
                                                 processes)  # fmt: skip

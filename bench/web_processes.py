@@ -1,6 +1,7 @@
-"""Web servers and Temporal workers for the benchmarks, each in a process of its own as in
-production (one uvicorn worker; `cloudmanager worker` replicas), so neither shares the
-benchmark's event loop and GIL; and the memory and CPU readings the ticket benchmark reports."""
+"""Web servers, Temporal workers and the email relay for the benchmarks, each in a process of its
+own as in production (one uvicorn worker; `cloudmanager worker` replicas; `cloudmanager relay`),
+so none shares the benchmark's event loop and GIL; and the memory and CPU readings the ticket
+benchmark reports."""
 
 from __future__ import annotations
 
@@ -101,6 +102,36 @@ async def worker_processes(
             except TimeoutError:
                 process.kill()
                 await process.wait()
+
+
+@asynccontextmanager
+async def relay_process(environment: dict[str, str], log: Path) -> AsyncIterator[int]:
+    """`cloudmanager relay`; yields its pid once it has passed over the outbox (its heartbeat
+    file exists), and stops it on the way out."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), **environment}
+    heartbeat = log.parent / "relay.alive"
+    heartbeat.unlink(missing_ok=True)
+    with log.open("ab") as output:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cli.main", "relay", "--heartbeat", str(heartbeat),
+            env=env, stdout=output, stderr=asyncio.subprocess.STDOUT, cwd=log.parent,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + HEALTHY_WITHIN_SECONDS
+        while not heartbeat.exists():
+            if process.returncode is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the email relay did not start; see {log}")
+            await asyncio.sleep(0.2)
+        yield process.pid
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 async def _wait_polling(

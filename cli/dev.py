@@ -76,7 +76,7 @@ def run_everything(settings: Settings) -> int:
         )
         _migrate_and_seed(effective)
 
-        for command in ("worker", "web"):
+        for command in ("worker", "relay", "web"):
             children.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "cli.main", command], env=env, start_new_session=True
@@ -124,7 +124,7 @@ def _wait_until_ready(settings: Settings, children, stopping) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline and not stopping():
         if any(child.poll() is not None for child in children):
-            raise RuntimeError("the worker or the web app exited during start-up (see above)")
+            raise RuntimeError("the worker, relay or web app exited during start-up (see above)")
         try:
             with urllib.request.urlopen(url, timeout=2) as answer:
                 if answer.status == 200:

@@ -1,4 +1,4 @@
-"""`cloudmanager` console script: dev, worker, web, migrate, seed, create-admin."""
+"""`cloudmanager` console script: dev, worker, relay, web, migrate, seed, create-admin."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import logging
 import sys
+from pathlib import Path
 
 from api.settings import get_settings
 
@@ -31,6 +32,13 @@ def _worker(_: argparse.Namespace) -> int:
     from workflows.worker import main as worker_main
 
     worker_main()
+    return 0
+
+
+def _relay(args: argparse.Namespace) -> int:
+    from cli.relay import run_relay
+
+    asyncio.run(run_relay(get_settings(), args.heartbeat))
     return 0
 
 
@@ -78,9 +86,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cloudmanager", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
-        "dev", help="everything in one process tree: PostgreSQL, Temporal, worker, web"
+        "dev", help="everything in one process tree: PostgreSQL, Temporal, worker, relay, web"
     ).set_defaults(run=_dev)
     commands.add_parser("worker", help="the Temporal worker").set_defaults(run=_worker)
+    relay = commands.add_parser(
+        "relay", help="the email relay: sends the emails queued in the outbox"
+    )
+    relay.add_argument(
+        "--heartbeat", type=Path, metavar="FILE", help="touch FILE while relaying (health checks)"
+    )
+    relay.set_defaults(run=_relay)
     web = commands.add_parser("web", help="the web app (portal, back-office, admin, API)")
     web.add_argument("--reload", action="store_true", help="restart on code changes")
     web.set_defaults(run=_web)

@@ -22,6 +22,7 @@ from workflows import search_attributes
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "temporal-compose.yml"
 ONE_SHOT = {"migrate", "temporal-search-attributes"}
+APP_ROLES = ("worker", "relay", "web", "migrate")  # the CloudManager image's services
 REQUIRED = {
     "SECRET_KEY": "x" * 40,
     "POSTGRES_PASSWORD": "dummy-password",
@@ -123,6 +124,7 @@ def test_expected_services(services: dict[str, dict]) -> None:
         "temporal-ui",
         "migrate",
         "worker",
+        "relay",
         "web",
     }
 
@@ -137,18 +139,19 @@ def test_every_long_running_service_has_a_healthcheck(services: dict[str, dict])
         assert healthcheck.get("test"), f"{name} has no healthcheck"
 
 
-def test_worker_web_and_migrate_share_the_image_built_from_the_dockerfile(
+def test_worker_relay_web_and_migrate_share_the_image_built_from_the_dockerfile(
     services: dict[str, dict],
 ) -> None:
-    images = {services[name]["image"] for name in ("worker", "web", "migrate")}
+    images = {services[name]["image"] for name in APP_ROLES}
     assert len(images) == 1, images
-    for name in ("worker", "web", "migrate"):
+    for name in APP_ROLES:
         build = services[name]["build"]
         assert Path(build["context"]).resolve() == ROOT
         assert build.get("dockerfile", "Dockerfile") == "Dockerfile"
     assert (ROOT / "Dockerfile").is_file()
     assert services["worker"]["command"] == ["cloudmanager", "worker"]
     assert services["web"]["command"] == ["cloudmanager", "web"]
+    assert services["relay"]["command"][:2] == ["cloudmanager", "relay"]
     assert services["migrate"]["command"] == ["cloudmanager", "migrate"]
 
 
@@ -181,8 +184,17 @@ def test_web_healthcheck_hits_healthz(services: dict[str, dict]) -> None:
     assert any(str(port.get("target")) == "8000" for port in web["ports"])
 
 
+def test_relay_starts_after_migrations_and_its_healthcheck_reads_its_heartbeat(
+    services: dict[str, dict],
+) -> None:
+    relay = services["relay"]
+    assert relay["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    heartbeat = relay["command"][relay["command"].index("--heartbeat") + 1]
+    assert heartbeat in " ".join(relay["healthcheck"]["test"])
+
+
 def test_app_runs_in_production_against_the_stack(services: dict[str, dict]) -> None:
-    for name in ("worker", "web", "migrate"):
+    for name in APP_ROLES:
         env = services[name]["environment"]
         assert env["ENVIRONMENT"] == "production"
         assert env["SECRET_KEY"] == REQUIRED["SECRET_KEY"]

@@ -1,5 +1,6 @@
-"""The worker: every workflow and every activity of CloudManager, on one task queue, and beside
-it the email relay (activities.email_relay).
+"""The worker: every workflow and every activity of CloudManager, on one task queue. The email
+relay (activities.email_relay) that sends what the activities queue in the outbox runs in a
+process of its own (`cloudmanager relay`, cli.relay); tests run it beside their worker.
 
 Activity classes are built once, with the shared sessionmaker and configuration, so their
 connection pools live as long as the worker.
@@ -13,6 +14,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from email.utils import parseaddr
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -123,8 +125,13 @@ def build_worker(
     )
 
 
-def email_relay(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> EmailRelay:
-    return EmailRelay(sessionmaker, EmailActivities(sessionmaker, smtp_config(settings)))
+def email_relay(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    heartbeat: Path | None = None,
+) -> EmailRelay:
+    emails = EmailActivities(sessionmaker, smtp_config(settings))
+    return EmailRelay(sessionmaker, emails, heartbeat=heartbeat)
 
 
 @contextlib.asynccontextmanager
@@ -135,8 +142,9 @@ async def running_worker(
     *,
     task_queue: str | None = None,
 ) -> AsyncIterator[Worker]:
-    """The worker polling its task queue, with the email relay that sends what its activities
-    queue in the outbox, until the block ends."""
+    """The worker polling its task queue, with an email relay that sends what its activities
+    queue in the outbox, in this process, until the block ends (for tests and tools; deployed,
+    the relay is `cloudmanager relay`)."""
     worker = build_worker(client, settings, sessionmaker, task_queue=task_queue)
     async with email_relay(settings, sessionmaker), worker:
         yield worker
@@ -151,8 +159,7 @@ async def run_worker(settings: Settings | None = None) -> None:
     worker = build_worker(client, settings, sessionmaker)
     logging.getLogger(__name__).info("worker polling task queue %s", settings.temporal_task_queue)
     try:
-        async with email_relay(settings, sessionmaker):
-            await worker.run()
+        await worker.run()
     finally:
         await engine.dispose()
 

@@ -1,4 +1,5 @@
-"""A real SMTP server (aiosmtpd) that keeps what it receives, and can be told to refuse."""
+"""A real SMTP server (aiosmtpd) that keeps what it receives, and can be told to refuse or to be
+slow."""
 
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        delay = max((self.sink.delays.get(address, 0.0) for address in envelope.rcpt_tos),
+                    default=0.0)  # fmt: skip
+        if delay:
+            await asyncio.sleep(delay)
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         with self.sink.lock:
             self.sink.messages.append(
@@ -55,6 +60,8 @@ class SmtpSink:
         self.messages: list[ReceivedMail] = []
         # address -> SMTP reply given at RCPT, e.g. "550 5.1.1 No such user" or "451 try later"
         self.refusals: dict[str, str] = {}
+        # address -> seconds the server takes over the message before accepting it
+        self.delays: dict[str, float] = {}
         self.lock = threading.Lock()
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=port)
 
@@ -68,6 +75,7 @@ class SmtpSink:
         with self.lock:
             self.messages.clear()
             self.refusals.clear()
+            self.delays.clear()
 
     def to(self, address: str) -> list[ReceivedMail]:
         with self.lock:
