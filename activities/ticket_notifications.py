@@ -45,6 +45,19 @@ CUSTOMER_KINDS = frozenset({"opened", "agent_replied", "status_changed", "waitin
 CONVERSATION_EXCERPT = 5
 
 
+class _SharedReads:
+    """What the notifications of one change read once between them: the public conversation,
+    and the rows `db.get` finds again in the session only while something holds them (the
+    session's identity map keeps its objects by weak reference)."""
+
+    def __init__(self) -> None:
+        self.conversations: dict[uuid.UUID, list[dict[str, str]]] = {}
+        self._held: list[object] = []
+
+    def hold(self, *rows: object) -> None:
+        self._held.extend(row for row in rows if row is not None)
+
+
 class TicketNotificationActivities:
     def __init__(
         self, sessionmaker: async_sessionmaker[AsyncSession], emails: EmailActivities,
@@ -68,10 +81,10 @@ class TicketNotificationActivities:
         if not requests:
             return
         async with self._sessionmaker() as db:
-            conversations: dict[uuid.UUID, list[dict[str, str]]] = {}
+            shared = _SharedReads()
             emails = [
                 email for request in requests
-                for email in (await self._plan(db, request, conversations)).emails
+                for email in (await self._plan(db, request, shared)).emails
             ]  # fmt: skip
             await self._emails.queue(db, emails, for_relay=True)
             await db.commit()
@@ -80,11 +93,11 @@ class TicketNotificationActivities:
     async def plan_ticket_notifications(self, request: NotificationRequest) -> Notifications:
         """Histories from before the email relay plan each notification here, then send it."""
         async with self._sessionmaker() as db:
-            return await self._plan(db, request, {})
+            return await self._plan(db, request, _SharedReads())
 
     async def _plan(
         self, db: AsyncSession, request: NotificationRequest,
-        conversations: dict[uuid.UUID, list[dict[str, str]]],
+        shared_reads: _SharedReads,
     ) -> Notifications:  # fmt: skip
         ticket = await db.get(Ticket, uuid.UUID(request.ticket_id))
         if ticket is None:
@@ -103,9 +116,10 @@ class TicketNotificationActivities:
             if request.message_id
             else None
         )
-        if ticket.id not in conversations:
-            conversations[ticket.id] = await _public_conversation(db, ticket.id)
-        conversation = conversations[ticket.id]
+        shared_reads.hold(ticket, customer, actor, *recipients)
+        if ticket.id not in shared_reads.conversations:
+            shared_reads.conversations[ticket.id] = await _public_conversation(db, ticket.id)
+        conversation = shared_reads.conversations[ticket.id]
         addresses = [u.email for u in recipients] + ([sender.from_address] if sender else [])
         bouncing = await undeliverable(db, addresses)
         shared = {
