@@ -10,15 +10,18 @@ The conversation is split so that the one moment we cannot observe is as short a
 If the worker dies between the server's 250 and step 4's commit, the retry finds `sending` and
 does not send again: we prefer a missing confirmation to a duplicate email.
 
-`queue` and `deliver` are the same two halves for the email relay (activities.email_relay), which
-sends what other transactions queued in the outbox; only retrying differs.
+`queue` and `conversation` are the same two halves for the email relay (activities.email_relay),
+which sends what other transactions queued in the outbox, a batch per SMTP connection; only
+retrying differs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -99,38 +102,21 @@ class EmailActivities:
     async def deliver(self, row: EmailOutbox) -> Attempt:
         """One SMTP conversation for a `pending` or `deferred` row; `sent` is recorded here, a
         failure is the caller's to record (Temporal and the relay retry differently)."""
-        message = self._build_message(row)
-        smtp = self._client()
-        try:
-            await smtp.connect()
-            if self._smtp.username:
-                await smtp.login(self._smtp.username, self._smtp.password)
-            await smtp.mail(_address(self._smtp.mail_from))
-            await smtp.rcpt(row.to_address)
-        except aiosmtplib.SMTPResponseException as refused:
-            await self._close(smtp)
-            return _refusal(refused, claimed=False)
-        except (aiosmtplib.SMTPException, OSError) as unreachable:
-            await self._close(smtp)
-            return Attempt("deferred", f"SMTP server unreachable: {unreachable}")
+        async with self.conversation() as smtp:
+            attempt = await smtp.send(row)
+        if attempt.outcome == "sent":
+            await self.mark_sent([row])
+        return attempt
 
-        if not await self._claim(row):
-            await self._close(smtp)  # another attempt is delivering it
-            return Attempt("taken")
-
+    @contextlib.asynccontextmanager
+    async def conversation(self) -> AsyncIterator[SmtpConversation]:
+        """An SMTP connection that carries several rows' messages in turn (the relay sends a
+        batch over one: no connect, EHLO and QUIT per email); closed when the block ends."""
+        smtp = SmtpConversation(self, self._smtp)
         try:
-            await smtp.data(message.as_bytes())
-        except aiosmtplib.SMTPResponseException as refused:
-            await self._close(smtp)
-            return _refusal(refused, claimed=True)
-        except (aiosmtplib.SMTPException, OSError) as lost:
-            # The link died before the server's answer: as every MTA does, we retry. A duplicate
-            # is possible only if the server had committed the message in that instant.
-            await self._close(smtp)
-            return Attempt("deferred", f"connection lost during DATA: {lost}", claimed=True)
-        await self._close(smtp)
-        await self._mark_sent(row)
-        return Attempt("sent")
+            yield smtp
+        finally:
+            await smtp.close()
 
     @activity.defn(name=RECORD_EMAIL_FAILURE)
     async def record_email_failure(self, failure: EmailFailure) -> EmailDelivery:
@@ -199,7 +185,8 @@ class EmailActivities:
             "next_attempt_at": func.now() if for_relay else None,
         }
 
-    async def _claim(self, row: EmailOutbox) -> bool:
+    async def claim(self, row: EmailOutbox) -> bool:
+        """`pending|deferred → sending` just before DATA; False when another attempt won."""
         async with self._sessionmaker() as session, session.begin():
             claimed = await session.execute(
                 update(EmailOutbox)
@@ -211,17 +198,26 @@ class EmailActivities:
             )
             return claimed.rowcount == 1
 
-    async def _mark_sent(self, row: EmailOutbox, note: str = "") -> None:
+    async def mark_sent(self, rows: list[EmailOutbox], note: str = "") -> None:
+        """Record the server's 250 for these rows, in one statement. Until it commits they stay
+        `sending`, which a later attempt settles as sent: never a second delivery."""
+        if not rows:
+            return
         async with self._sessionmaker() as session, session.begin():
             await session.execute(
                 update(EmailOutbox)
-                .where(EmailOutbox.id == row.id, EmailOutbox.status == EmailStatus.SENDING)
+                .where(
+                    EmailOutbox.id.in_([row.id for row in rows]),
+                    EmailOutbox.status == EmailStatus.SENDING,
+                )
                 .values(status=EmailStatus.SENT, sent_at=func.now(), last_error=note)
             )
 
     async def settle_unconfirmed(self, row: EmailOutbox) -> EmailDelivery:
         log.warning("email %s was handed to SMTP by an attempt that never confirmed", row.id)
-        await self._mark_sent(row, "delivery not confirmed: the sending attempt stopped after DATA")
+        await self.mark_sent(
+            [row], "delivery not confirmed: the sending attempt stopped after DATA"
+        )
         return _delivery(await self._reload(row))
 
     # An attempt counts once: in the claim when it got as far as DATA, here when it did not.
@@ -245,23 +241,7 @@ class EmailActivities:
         async with self._sessionmaker() as session:
             return await session.get_one(EmailOutbox, row.id)
 
-    # -- SMTP -----------------------------------------------------------------------------------
-
-    def _client(self) -> aiosmtplib.SMTP:
-        config = self._smtp
-        return aiosmtplib.SMTP(
-            hostname=config.host,
-            port=config.port,
-            timeout=config.timeout_seconds,
-            use_tls=config.tls == "tls",
-            start_tls=config.tls == "starttls",
-            tls_context=ssl.create_default_context() if config.tls != "none" else None,
-            # Our name in EHLO: the mail domain, rather than socket.getfqdn(), a name lookup
-            # per connection (as costly as the rest of the conversation, bench.ticket_budget).
-            local_hostname=config.mail_domain,
-        )
-
-    def _build_message(self, row: EmailOutbox) -> EmailMessage:
+    def build_message(self, row: EmailOutbox) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self._smtp.mail_from
         message["To"] = row.to_address
@@ -278,13 +258,102 @@ class EmailActivities:
         message.add_alternative(row.body_html, subtype="html")
         return message
 
-    @staticmethod
-    async def _close(smtp: aiosmtplib.SMTP) -> None:
-        if smtp.is_connected:
+
+class SmtpConversation:
+    """One SMTP connection, opened at the first message and kept for the next ones (RSET after
+    a refused recipient); a message that finds a reused connection dropped by the server gets a
+    new one. Recording `sent` is the caller's (EmailActivities.mark_sent), so a batch records
+    its deliveries in one statement."""
+
+    def __init__(self, emails: EmailActivities, config: SmtpConfig) -> None:
+        self._emails = emails
+        self._config = config
+        self._smtp: aiosmtplib.SMTP | None = None
+
+    async def send(self, row: EmailOutbox) -> Attempt:
+        """MAIL, RCPT, claim the row (`sending`, one winner), DATA."""
+        message = self._emails.build_message(row)
+        try:
+            await self._envelope(row)
+        except aiosmtplib.SMTPResponseException as refused:
+            await self._reset()
+            return _refusal(refused, claimed=False)
+        except (aiosmtplib.SMTPException, OSError) as unreachable:
+            self._drop()
+            return Attempt("deferred", f"SMTP server unreachable: {unreachable}")
+
+        if not await self._emails.claim(row):
+            await self._reset()  # another attempt is delivering it
+            return Attempt("taken")
+
+        try:
+            await self._smtp.data(message.as_bytes())
+        except aiosmtplib.SMTPResponseException as refused:
+            await self._reset()
+            return _refusal(refused, claimed=True)
+        except (aiosmtplib.SMTPException, OSError) as lost:
+            # The link died before the server's answer: as every MTA does, we retry. A duplicate
+            # is possible only if the server had committed the message in that instant.
+            self._drop()
+            return Attempt("deferred", f"connection lost during DATA: {lost}", claimed=True)
+        return Attempt("sent")
+
+    async def _envelope(self, row: EmailOutbox) -> None:
+        reused = self._smtp is not None
+        try:
+            await self._mail_and_rcpt(row)
+        except aiosmtplib.SMTPServerDisconnected:
+            if not reused:
+                raise
+            # Servers close idle or long-lived connections: once more on a new one.
+            self._drop()
+            await self._mail_and_rcpt(row)
+
+    async def _mail_and_rcpt(self, row: EmailOutbox) -> None:
+        if self._smtp is None:
+            self._smtp = self._client()
+            await self._smtp.connect()
+            if self._config.username:
+                await self._smtp.login(self._config.username, self._config.password)
+        await self._smtp.mail(_address(self._config.mail_from))
+        await self._smtp.rcpt(row.to_address)
+
+    def _client(self) -> aiosmtplib.SMTP:
+        config = self._config
+        return aiosmtplib.SMTP(
+            hostname=config.host,
+            port=config.port,
+            timeout=config.timeout_seconds,
+            use_tls=config.tls == "tls",
+            start_tls=config.tls == "starttls",
+            tls_context=ssl.create_default_context() if config.tls != "none" else None,
+            # Our name in EHLO: the mail domain, rather than socket.getfqdn(), a name lookup
+            # per connection (as costly as the rest of the conversation, bench.ticket_budget).
+            local_hostname=config.mail_domain,
+        )
+
+    async def _reset(self) -> None:
+        """Ready for the next message after a refusal: RSET, or a new connection next time."""
+        if self._smtp is None or not self._smtp.is_connected:
+            self._drop()
+            return
+        try:
+            await self._smtp.rset()
+        except (aiosmtplib.SMTPException, OSError):
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._smtp is not None and self._smtp.is_connected:
+            self._smtp.close()
+        self._smtp = None
+
+    async def close(self) -> None:
+        if self._smtp is not None and self._smtp.is_connected:
             try:
-                await smtp.quit()
+                await self._smtp.quit()
             except (aiosmtplib.SMTPException, OSError):
-                smtp.close()
+                self._smtp.close()
+        self._smtp = None
 
 
 async def _by_key(session: AsyncSession, key: str) -> EmailOutbox | None:

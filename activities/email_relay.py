@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from activities.email import RELAY_CHANNEL, EmailActivities
+from activities.email import RELAY_CHANNEL, Attempt, EmailActivities
 from db.models import EmailOutbox, EmailStatus
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,8 @@ LONGEST_RETRY = timedelta(hours=1)
 # server by an attempt that never confirmed: it is settled as sent, never sent twice.
 LEASE = timedelta(minutes=5)
 BATCH = 50
-# SMTP conversations at once per relay: enough to hide the server's latency, few enough not to
-# look like a flood to it.
+# SMTP connections at once per relay, each carrying its share of a batch in turn: enough to hide
+# the server's latency, few enough not to look like a flood to it.
 CONVERSATIONS = 4
 SWEEP_SECONDS = 5.0
 # After the database connection is lost: wait this long before listening again.
@@ -86,7 +86,6 @@ class EmailRelay:
         self._woken = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._conversations = asyncio.Semaphore(CONVERSATIONS)
 
     async def __aenter__(self) -> EmailRelay:
         self._task = asyncio.create_task(self._run(), name="email relay")
@@ -106,7 +105,8 @@ class EmailRelay:
         tried = 0
         while not self._stopping and (rows := await self._take_due()):
             tried += len(rows)
-            await asyncio.gather(*(self._relay(row) for row in rows))
+            shares = [rows[i::CONVERSATIONS] for i in range(min(CONVERSATIONS, len(rows)))]
+            await asyncio.gather(*(self._relay(share) for share in shares))
             if len(rows) < BATCH:
                 break
         return tried
@@ -165,16 +165,26 @@ class EmailRelay:
                 .values(next_attempt_at=datetime.now(UTC) + LEASE)
                 .returning(EmailOutbox)
             )
-            return list(leased)
+            # RETURNING comes in the table's order, not the subquery's: oldest first again.
+            return sorted(leased, key=lambda row: row.created_at)
 
-    async def _relay(self, row: EmailOutbox) -> None:
-        if row.status == EmailStatus.SENDING:
-            await self._emails.settle_unconfirmed(row)
-            return
-        async with self._conversations:
-            attempt = await self._emails.deliver(row)
-        if attempt.outcome in ("sent", "taken"):
-            return
+    async def _relay(self, rows: list[EmailOutbox]) -> None:
+        """Send these rows over one SMTP connection, in turn; their deliveries are recorded
+        together at the end (until then they are `sending`, which is never sent twice)."""
+        sent: list[EmailOutbox] = []
+        async with self._emails.conversation() as smtp:
+            for row in rows:
+                if row.status == EmailStatus.SENDING:
+                    await self._emails.settle_unconfirmed(row)
+                    continue
+                attempt = await smtp.send(row)
+                if attempt.outcome == "sent":
+                    sent.append(row)
+                elif attempt.outcome != "taken":
+                    await self._record_failure(row, attempt)
+        await self._emails.mark_sent(sent)
+
+    async def _record_failure(self, row: EmailOutbox, attempt: Attempt) -> None:
         if attempt.outcome == "refused":
             await self._emails.set_failure(
                 row, EmailStatus.FAILED, attempt.reason, claimed=attempt.claimed

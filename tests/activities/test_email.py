@@ -119,17 +119,17 @@ async def test_crash_between_delivery_and_record_does_not_send_again(
     `sending`, and the next attempt settles it without a second delivery."""
     address = f"crash-{unique}@example.dz"
     request = _request(address)
-    original = EmailActivities._mark_sent
+    original = EmailActivities.mark_sent
     crashed = False
 
-    async def crash_once(self, row, note=""):
+    async def crash_once(self, rows, note=""):
         nonlocal crashed
         if not crashed:
             crashed = True
             raise ConnectionError("worker died before recording the delivery")
-        await original(self, row, note)
+        await original(self, rows, note)
 
-    monkeypatch.setattr(EmailActivities, "_mark_sent", crash_once)
+    monkeypatch.setattr(EmailActivities, "mark_sent", crash_once)
     with pytest.raises(ConnectionError):
         await ActivityEnvironment().run(email_activities.send_email, request)
     assert (await _outbox_row(sessionmaker, request.idempotency_key)).status == EmailStatus.SENDING

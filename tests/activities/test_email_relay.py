@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from activities.email import EmailActivities
 from activities.email_relay import (
+    CONVERSATIONS,
     FIRST_RETRY,
     LONGEST_RETRY,
     SWEEP_SECONDS,
@@ -107,6 +108,39 @@ async def test_two_relays_send_each_email_once(sessionmaker, emails, smtp_sink, 
     for request in requests:
         await _wait_for_status(sessionmaker, request.idempotency_key, EmailStatus.SENT)
         assert len(smtp_sink.to(request.to)) == 1
+
+
+async def test_a_batch_shares_a_few_smtp_connections_and_a_refusal_does_not_break_one(
+    sessionmaker, emails, smtp_sink, unique
+):
+    """Eight emails due at once leave over at most CONVERSATIONS connections, each carrying its
+    share in turn; the first on one connection is refused at RCPT, and the next one on that
+    connection still leaves (RSET, not a broken conversation)."""
+    requests = [_request(f"batch-{unique}-{i}@example.dz") for i in range(8)]
+    smtp_sink.refusals[requests[0].to] = "550 5.1.1 No such user"
+    now = datetime.now(UTC)
+    async with sessionmaker() as session, session.begin():
+        await emails.queue(session, requests, for_relay=True)
+        for index, request in enumerate(requests):  # oldest first: the shares are predictable
+            await session.execute(
+                update(EmailOutbox)
+                .where(EmailOutbox.idempotency_key == request.idempotency_key)
+                .values(created_at=now - timedelta(seconds=len(requests) - index))
+            )
+
+    await EmailRelay(sessionmaker, emails).relay_due()
+
+    failed = await _wait_for_status(sessionmaker, requests[0].idempotency_key, EmailStatus.FAILED)
+    assert "550" in failed.last_error
+    received = []
+    for request in requests[1:]:
+        await _wait_for_status(sessionmaker, request.idempotency_key, EmailStatus.SENT)
+        [mail] = smtp_sink.to(request.to)
+        received.append(mail)
+    assert len({mail.connection for mail in received}) <= CONVERSATIONS
+    # The refused email's connection went on to carry its share's next one.
+    [next_one] = smtp_sink.to(requests[CONVERSATIONS].to)
+    assert smtp_sink.asked_from[requests[0].to] == next_one.connection
 
 
 async def test_try_later_defers_with_a_growing_wait_then_the_email_leaves(

@@ -18,6 +18,7 @@ class ReceivedMail:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    connection: tuple[str, int] = ("", 0)  # the client's address and port: one per connection
 
     @property
     def text(self) -> str:
@@ -35,6 +36,8 @@ class _Handler:
         self.sink = sink
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with self.sink.lock:
+            self.sink.asked_from[address] = tuple(session.peer)
         reply = self.sink.refusals.get(address)
         if reply:
             return reply
@@ -47,10 +50,9 @@ class _Handler:
         if delay:
             await asyncio.sleep(delay)
         parsed = message_from_bytes(envelope.content, policy=policy.default)
+        mail = ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), parsed, session.peer)
         with self.sink.lock:
-            self.sink.messages.append(
-                ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), parsed)
-            )
+            self.sink.messages.append(mail)
         return "250 Message accepted for delivery"
 
 
@@ -60,6 +62,8 @@ class SmtpSink:
         self.messages: list[ReceivedMail] = []
         # address -> SMTP reply given at RCPT, e.g. "550 5.1.1 No such user" or "451 try later"
         self.refusals: dict[str, str] = {}
+        # address -> the connection (client address and port) that last named it at RCPT
+        self.asked_from: dict[str, tuple[str, int]] = {}
         # address -> seconds the server takes over the message before accepting it
         self.delays: dict[str, float] = {}
         self.lock = threading.Lock()
@@ -76,6 +80,7 @@ class SmtpSink:
             self.messages.clear()
             self.refusals.clear()
             self.delays.clear()
+            self.asked_from.clear()
 
     def to(self, address: str) -> list[ReceivedMail]:
         with self.lock:
