@@ -16,9 +16,9 @@ from sqlalchemy import select, update
 
 from activities.email import EmailActivities
 from activities.email_relay import (
-    CONVERSATIONS,
     FIRST_RETRY,
     LONGEST_RETRY,
+    PER_CONVERSATION,
     SWEEP_SECONDS,
     EmailRelay,
     retry_delay,
@@ -113,10 +113,11 @@ async def test_two_relays_send_each_email_once(sessionmaker, emails, smtp_sink, 
 async def test_a_batch_shares_a_few_smtp_connections_and_a_refusal_does_not_break_one(
     sessionmaker, emails, smtp_sink, unique
 ):
-    """Eight emails due at once leave over at most CONVERSATIONS connections, each carrying its
-    share in turn; the first on one connection is refused at RCPT, and the next one on that
-    connection still leaves (RSET, not a broken conversation)."""
-    requests = [_request(f"batch-{unique}-{i}@example.dz") for i in range(8)]
+    """Emails due at once leave over a connection per PER_CONVERSATION of them, at most
+    CONVERSATIONS, each carrying its share in turn; the first on one connection is refused at
+    RCPT, and the next one on that connection still leaves (RSET, not a broken conversation)."""
+    requests = [_request(f"batch-{unique}-{i}@example.dz") for i in range(2 * PER_CONVERSATION)]
+    conversations = 2
     smtp_sink.refusals[requests[0].to] = "550 5.1.1 No such user"
     now = datetime.now(UTC)
     async with sessionmaker() as session, session.begin():
@@ -137,9 +138,9 @@ async def test_a_batch_shares_a_few_smtp_connections_and_a_refusal_does_not_brea
         await _wait_for_status(sessionmaker, request.idempotency_key, EmailStatus.SENT)
         [mail] = smtp_sink.to(request.to)
         received.append(mail)
-    assert len({mail.connection for mail in received}) <= CONVERSATIONS
+    assert len({mail.connection for mail in received}) == conversations
     # The refused email's connection went on to carry its share's next one.
-    [next_one] = smtp_sink.to(requests[CONVERSATIONS].to)
+    [next_one] = smtp_sink.to(requests[conversations].to)
     assert smtp_sink.asked_from[requests[0].to] == next_one.connection
 
 
