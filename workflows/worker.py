@@ -8,7 +8,6 @@ connection pools live as long as the worker.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import logging
@@ -162,8 +161,3 @@ async def run_worker(settings: Settings | None = None) -> None:
         await worker.run()
     finally:
         await engine.dispose()
-
-
-def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(run_worker())

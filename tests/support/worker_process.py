@@ -5,12 +5,13 @@ test can kill it (SIGKILL: no clean-up, as a crash) and start another.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import uvloop
 
 from api.settings import Settings
 from api.temporal import connect_temporal
@@ -69,4 +70,4 @@ async def _run(task_queue: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_run(sys.argv[1]))
+    uvloop.run(_run(sys.argv[1]))  # as `cloudmanager worker` runs
