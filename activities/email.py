@@ -23,7 +23,7 @@ import logging
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Literal
@@ -152,17 +152,17 @@ class EmailActivities:
         from as soon as the transaction commits."""
         if not requests:
             return
-        rows = [self._row(request, for_relay) for request in requests]
+        due = datetime.now(UTC) if for_relay else None
+        # The rows as parameters of one cached statement (a multi-row VALUES is compiled anew).
         await session.execute(
-            insert(EmailOutbox)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            insert(EmailOutbox).on_conflict_do_nothing(index_elements=["idempotency_key"]),
+            [self._row(request, due) for request in requests],
         )
         if for_relay:
             # Delivered to the listening relays when (and only if) the transaction commits.
             await session.execute(text(f"NOTIFY {RELAY_CHANNEL}"))
 
-    def _row(self, request: SendEmail, for_relay: bool) -> dict[str, object]:
+    def _row(self, request: SendEmail, due: datetime | None) -> dict[str, object]:
         rendered = self._renderer.render(request.template, request.context, request.locale)
         return {
             "idempotency_key": request.idempotency_key,
@@ -182,7 +182,7 @@ class EmailActivities:
             "status": EmailStatus.PENDING,
             "attempts": 0,
             "last_error": "",
-            "next_attempt_at": func.now() if for_relay else None,
+            "next_attempt_at": due,
         }
 
     async def claim(self, row: EmailOutbox) -> bool:

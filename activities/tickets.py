@@ -487,23 +487,22 @@ async def _add_events(
 ) -> None:
     if not events:
         return
+    # The rows as parameters, not in the statement: a multi-row VALUES is compiled anew each
+    # time (SQLAlchemy cannot cache it), an executemany of one cached statement is not.
     await db.execute(
-        insert(TicketEvent)
-        .values(
-            [
-                {
-                    "id": uuid.UUID(event.event_id),
-                    "ticket_id": ticket_id,
-                    "kind": event.kind,
-                    "actor_id": _uuid(event.actor.user_id),
-                    "actor_name": event.actor.name,
-                    "data": event.data,
-                    "created_at": at,
-                }
-                for event in events
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=["id"])
+        insert(TicketEvent).on_conflict_do_nothing(index_elements=["id"]),
+        [
+            {
+                "id": uuid.UUID(event.event_id),
+                "ticket_id": ticket_id,
+                "kind": event.kind,
+                "actor_id": _uuid(event.actor.user_id),
+                "actor_name": event.actor.name,
+                "data": event.data,
+                "created_at": at,
+            }
+            for event in events
+        ],
     )
 
 
@@ -511,9 +510,8 @@ async def _add_watchers(db: AsyncSession, ticket_id: uuid.UUID, user_ids: list[s
     if not user_ids:
         return
     await db.execute(
-        insert(TicketWatcher)
-        .values([{"ticket_id": ticket_id, "user_id": uuid.UUID(i)} for i in user_ids])
-        .on_conflict_do_nothing()
+        insert(TicketWatcher).on_conflict_do_nothing(),
+        [{"ticket_id": ticket_id, "user_id": uuid.UUID(i)} for i in user_ids],
     )
 
 
