@@ -14,6 +14,7 @@ import logging
 import signal
 from pathlib import Path
 
+from api.heap import settle_heap
 from api.settings import Settings
 from db.session import create_engine, create_sessionmaker
 from workflows.worker import email_relay
@@ -31,6 +32,7 @@ async def run_relay(settings: Settings, heartbeat: Path | None = None) -> None:
         loop.add_signal_handler(signal_number, stop.set)
     try:
         async with email_relay(settings, sessionmaker, heartbeat):
+            settle_heap()
             log.info("email relay sending what the outbox holds")
             await stop.wait()
             log.info("email relay stopping")

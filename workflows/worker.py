@@ -28,6 +28,7 @@ from activities.mail_ingest import MailActivities, MailConfig
 from activities.ticket_bulk import apply_ticket_bulk_action
 from activities.ticket_notifications import TicketNotificationActivities
 from activities.tickets import TicketActivities
+from api.heap import settle_heap
 from api.settings import Settings, get_settings
 from api.support.mailbox_passwords import decrypt_password
 from api.temporal import connect_temporal
@@ -157,6 +158,7 @@ async def run_worker(settings: Settings | None = None) -> None:
     sessionmaker = create_sessionmaker(engine)
     worker = build_worker(client, settings, sessionmaker)
     logging.getLogger(__name__).info("worker polling task queue %s", settings.temporal_task_queue)
+    settle_heap()
     try:
         await worker.run()
     finally:
