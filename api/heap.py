@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 
-YOUNG_OBJECTS = 50_000  # CPython's default is 700
+YOUNG_OBJECTS = 10_000  # CPython's default is 700
 OLDER_EVERY = 20  # younger collections between two of the next generation (default 10)
 
 
