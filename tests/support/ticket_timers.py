@@ -25,7 +25,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from db.models import Ticket, TicketEvent
+from db.models import EmailOutbox, EmailStatus, Ticket, TicketEvent
 from workflows import search_attributes
 from workflows.ticket_messages import OpenTicket, TicketView
 from workflows.tickets import TicketWorkflow, workflow_id
@@ -106,7 +106,8 @@ class TicketClock:
 
     async def settle(self, within: float = 20) -> None:
         """Wait until this test's tickets have nothing in flight (timers fired, their writes
-        and emails done), so the database says what the workflows decided."""
+        done and the emails these queued sent), so the database and the SMTP sink say what the
+        workflows decided."""
         deadline = asyncio.get_running_loop().time() + within
         for handle in self._handles:
             while True:
@@ -116,6 +117,23 @@ class TicketClock:
                     break
                 assert asyncio.get_running_loop().time() < deadline, "the ticket never settled"
                 await asyncio.sleep(0.05)
+        # What the writes queued leaves through the relay, after them.
+        while await self._emails_on_their_way():
+            assert asyncio.get_running_loop().time() < deadline, "the emails never left"
+            await asyncio.sleep(0.05)
+
+    async def _emails_on_their_way(self) -> bool:
+        ticket_ids = [handle.id.removeprefix("ticket-") for handle in self._handles]
+        async with self.sessionmaker() as db:
+            waiting = await db.scalar(
+                select(EmailOutbox.id)
+                .where(
+                    EmailOutbox.subject_id.in_(ticket_ids),
+                    EmailOutbox.status.in_([EmailStatus.PENDING, EmailStatus.SENDING]),
+                )
+                .limit(1)
+            )
+        return waiting is not None
 
     async def open(self, request: OpenTicket) -> WorkflowHandle:
         handle = await self.client.start_workflow(
