@@ -1,24 +1,20 @@
 """Garbage collection for the long-running processes (worker, relay, web app).
 
-CPython's cyclic collector pauses the whole process while it walks the objects of a generation.
-A worker holds hundreds of cached workflow runs beside everything it imported, and a full
-collection took 60–180 ms there under load (bench.tickets, gc.callbacks): each pause lands on the
-updates in flight, the reply p99. Once a process is ready:
+CPython's cyclic collector pauses the whole process while it walks a generation, and a full
+collection walks everything the process imported at start-up, which lives as long as the
+process anyway: in the worker under load these pauses took 60–180 ms (bench.tickets with
+gc.callbacks), landing on the updates in flight. `gc.freeze()` once the process is ready moves
+those objects out of the collector's reach, so a full collection walks what the process made
+since (cached workflow runs, sessions, requests).
 
-- `gc.freeze()` moves what exists then (modules, mappers, compiled statements, templates) out of
-  the collector's reach for good: it lives as long as the process anyway;
-- a larger first generation makes the young collections rarer, so fewer short-lived objects
-  survive into the older generations, whose collections are the long pauses.
+The collection thresholds stay CPython's: raising them made the pauses rarer but let cyclic
+garbage live longer, and the worker's memory per open ticket doubled (bench.tickets, (3)).
 """
 
 from __future__ import annotations
 
 import gc
 
-YOUNG_OBJECTS = 10_000  # CPython's default is 700
-OLDER_EVERY = 20  # younger collections between two of the next generation (default 10)
-
 
 def settle_heap() -> None:
     gc.freeze()
-    gc.set_threshold(YOUNG_OBJECTS, OLDER_EVERY, OLDER_EVERY)
