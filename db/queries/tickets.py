@@ -1,6 +1,7 @@
 """Read queries over the tickets projection for the back-office: the queues (mine, unassigned, my
 groups, at risk, breached, all), filters, full-text and number search, sorts, pages, the same rows
-streamed for a CSV export, and the sidebar's capped queue counts.
+streamed for a CSV export, and the sidebar's queue counts (read from the tallies the
+triggers of migration 0009 keep).
 
 Everything here reads the `tickets` table the activities keep, never Temporal. The queue
 conditions are written so that PostgreSQL can use the partial indexes of `db.models.tickets`:
@@ -20,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Uuid,
+    bindparam,
     case,
     cast,
     func,
@@ -44,15 +47,19 @@ from db.models import (
     UserKind,
     UserStatus,
 )
-from db.models.tickets import CLOSED_STATUSES, PRIORITIES, SLA_STATES, STATUSES
+from db.models.tickets import (
+    CLOSED_STATUSES,
+    PRIORITIES,
+    SLA_STATES,
+    STATUSES,
+    ticket_queue_tallies,
+)
 from db.queries.paging import DEFAULT_PER_PAGE, Page
 from db.queries.users import like_pattern
 
 QUEUES = ("mine", "unassigned", "my_groups", "at_risk", "breached", "all")
 DEFAULT_QUEUE = "mine"
-COUNTED_QUEUES = ("mine", "unassigned", "my_groups", "at_risk", "breached")
-# Beyond this many, a sidebar count says "10 000+": counting stops there, whatever the table size.
-COUNT_CAP = 10_000
+COUNTED_QUEUES = ("mine", "unassigned", "my_groups", "at_risk", "breached")  # in the sidebar
 STREAM_BATCH = 500
 
 # Human numbers look like TCK-2026-000123 (prefix, year, sequence padded to six digits).
@@ -129,12 +136,6 @@ class TicketRow:
     resolution_due: datetime | None
     created_at: datetime
     updated_at: datetime
-
-
-@dataclass(frozen=True)
-class QueueCount:
-    count: int  # at most the cap
-    more: bool  # True when there are more than `count`: shown as "10 000+"
 
 
 @dataclass(frozen=True)
@@ -301,12 +302,16 @@ def _rows(viewer_id: uuid.UUID, filters: TicketFilters) -> Select:
 
 
 def _count(viewer_id: uuid.UUID, filters: TicketFilters) -> Select:
-    """How many tickets match, counted on the tickets alone (the joins of `_rows` only name
-    things), so that a queue's count is an index-only scan of its partial index."""
+    """How many tickets match. A queue without filters is the sum of its tally rows; with
+    filters the tickets are counted, on the tickets alone (the joins of `_rows` only name
+    things), so that the count reads the queue's partial index."""
+    conditions = _conditions(viewer_id, filters)
+    if len(conditions) == 1:
+        return select(_tally_sum(_tallied(filters.queue, viewer_id)))
     statement = select(func.count()).select_from(Ticket)
     if filters.customer.strip():
         statement = statement.join(Customer, Customer.id == Ticket.customer_id)
-    return statement.where(*_conditions(viewer_id, filters))
+    return statement.where(*conditions)
 
 
 def _ordered(statement: Select, filters: TicketFilters) -> Select:
@@ -355,27 +360,35 @@ async def stream_tickets(
 # -- counts --------------------------------------------------------------------------------------
 
 
-def _capped_count(condition: ColumnElement[bool], cap: int):
-    # Count at most cap + 1 rows: enough to say "more than cap", and the partial index scan
-    # stops there however large the queue.
-    limited = select(literal(1)).select_from(Ticket).where(condition).limit(cap + 1).subquery()
-    return select(func.count()).select_from(limited).scalar_subquery()
+def _tallied(queue: str, viewer_id) -> ColumnElement[bool]:
+    """The rows of ticket_queue_tallies whose sum is how many tickets `queue` holds: the
+    triggers that keep them count by agent and by group, the queues name the viewer's."""
+    tally = ticket_queue_tallies.c
+    if queue == "mine":
+        return (tally.queue == "assignee") & (tally.owner_id == viewer_id)
+    if queue == "my_groups":
+        return (tally.queue == "group") & tally.owner_id.in_(_my_groups(viewer_id))
+    if queue in ("all", "unassigned", "at_risk", "breached"):
+        return (tally.queue == queue) & tally.owner_id.is_(None)
+    raise ValueError(f"unknown queue: {queue}")
 
 
-async def queue_counts(
-    db: AsyncSession, viewer_id: uuid.UUID, *, cap: int = COUNT_CAP
-) -> dict[str, QueueCount]:
-    """How many open tickets each queue holds, capped, in one round trip."""
-    statement = select(
-        *(
-            _capped_count(queue_condition(queue, viewer_id), cap).label(queue)
-            for queue in COUNTED_QUEUES
-        )
-    )
-    row = (await db.execute(statement)).one()
-    return {
-        queue: QueueCount(min(count, cap), count > cap) for queue, count in row._mapping.items()
-    }
+def _tally_sum(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(ticket_queue_tallies.c.tickets).filter(condition), 0)
+
+
+# Built once: the viewer is the only thing that changes from one page to the next.
+_VIEWER = bindparam("viewer_id", type_=Uuid())
+_QUEUE_COUNTS = select(
+    *(_tally_sum(_tallied(queue, _VIEWER)).label(queue) for queue in COUNTED_QUEUES)
+).where(or_(*(_tallied(queue, _VIEWER) for queue in COUNTED_QUEUES)))
+
+
+async def queue_counts(db: AsyncSession, viewer_id: uuid.UUID) -> dict[str, int]:
+    """How many open tickets each queue holds, exactly, from the tallies: a handful of rows
+    however many tickets there are."""
+    row = (await db.execute(_QUEUE_COUNTS, {"viewer_id": viewer_id})).one()
+    return dict(row._mapping)
 
 
 # -- filter choices ------------------------------------------------------------------------------
