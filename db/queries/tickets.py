@@ -34,7 +34,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import REGCONFIG, array
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from db.models import (
     Customer,
@@ -252,7 +251,8 @@ def _conditions(viewer_id: uuid.UUID, filters: TicketFilters) -> list[ColumnElem
         conditions.append(Ticket.customer_id == filters.customer_id)
     if filters.customer.strip():
         pattern = like_pattern(filters.customer.strip())
-        conditions.append(Customer.name.ilike(pattern, escape="\\"))
+        named = select(Customer.id).where(Customer.name.ilike(pattern, escape="\\"))
+        conditions.append(Ticket.customer_id.in_(named))
     if filters.created_from is not None:
         conditions.append(Ticket.created_at >= _day_start(filters.created_from, filters.time_zone))
     if filters.created_to is not None:
@@ -266,52 +266,46 @@ def _conditions(viewer_id: uuid.UUID, filters: TicketFilters) -> list[ColumnElem
 # -- rows ----------------------------------------------------------------------------------------
 
 
+def _name(column, key) -> ColumnElement[str]:
+    """The name `column` holds for the row whose id is `key`."""
+    return select(column).where(column.table.c.id == key).scalar_subquery()
+
+
 def _rows(viewer_id: uuid.UUID, filters: TicketFilters) -> Select:
-    requester = aliased(User, name="requester")
-    assignee = aliased(User, name="assignee")
-    return (
-        select(
-            Ticket.id,
-            Ticket.number,
-            Ticket.subject,
-            Ticket.status,
-            Ticket.priority,
-            Ticket.tags,
-            Ticket.customer_id,
-            Customer.name.label("customer_name"),
-            requester.full_name.label("requester_name"),
-            Ticket.assignee_id,
-            assignee.full_name.label("assignee_name"),
-            SupportGroup.name.label("group_name"),
-            TicketCategory.name.label("category_name"),
-            Ticket.sla_state,
-            Ticket.sla_paused,
-            nearest_due().label("sla_due"),
-            Ticket.first_response_due,
-            Ticket.resolution_due,
-            Ticket.created_at,
-            Ticket.updated_at,
-        )
-        .join(Customer, Customer.id == Ticket.customer_id)
-        .outerjoin(requester, requester.id == Ticket.requester_id)
-        .outerjoin(assignee, assignee.id == Ticket.assignee_id)
-        .outerjoin(SupportGroup, SupportGroup.id == Ticket.group_id)
-        .outerjoin(TicketCategory, TicketCategory.id == Ticket.category_id)
-        .where(*_conditions(viewer_id, filters))
-    )
+    # The names are scalar subqueries rather than joins: PostgreSQL then plans the tickets
+    # alone (a join of six tables took it 1.3 ms to plan, on every page, when the page itself
+    # reads in 0.1 ms), and looks the names up for the page's rows only.
+    return select(
+        Ticket.id,
+        Ticket.number,
+        Ticket.subject,
+        Ticket.status,
+        Ticket.priority,
+        Ticket.tags,
+        Ticket.customer_id,
+        _name(Customer.name, Ticket.customer_id).label("customer_name"),
+        _name(User.full_name, Ticket.requester_id).label("requester_name"),
+        Ticket.assignee_id,
+        _name(User.full_name, Ticket.assignee_id).label("assignee_name"),
+        _name(SupportGroup.name, Ticket.group_id).label("group_name"),
+        _name(TicketCategory.name, Ticket.category_id).label("category_name"),
+        Ticket.sla_state,
+        Ticket.sla_paused,
+        nearest_due().label("sla_due"),
+        Ticket.first_response_due,
+        Ticket.resolution_due,
+        Ticket.created_at,
+        Ticket.updated_at,
+    ).where(*_conditions(viewer_id, filters))
 
 
 def _count(viewer_id: uuid.UUID, filters: TicketFilters) -> Select:
     """How many tickets match. A queue without filters is the sum of its tally rows; with
-    filters the tickets are counted, on the tickets alone (the joins of `_rows` only name
-    things), so that the count reads the queue's partial index."""
+    filters the tickets are counted, so that the count reads the queue's partial index."""
     conditions = _conditions(viewer_id, filters)
     if len(conditions) == 1:
         return select(_tally_sum(_tallied(filters.queue, viewer_id)))
-    statement = select(func.count()).select_from(Ticket)
-    if filters.customer.strip():
-        statement = statement.join(Customer, Customer.id == Ticket.customer_id)
-    return statement.where(*conditions)
+    return select(func.count()).select_from(Ticket).where(*conditions)
 
 
 def _ordered(statement: Select, filters: TicketFilters) -> Select:
