@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import (
@@ -145,6 +146,9 @@ class Choice:
 
 
 # -- conditions ----------------------------------------------------------------------------------
+
+# The viewer in statements built once and run for anyone (`_page_statements`, `_QUEUE_COUNTS`).
+_VIEWER = bindparam("viewer_id", type_=Uuid())
 
 
 def _is_open() -> ColumnElement[bool]:
@@ -304,7 +308,8 @@ def _count(viewer_id: uuid.UUID, filters: TicketFilters) -> Select:
     filters the tickets are counted, so that the count reads the queue's partial index."""
     conditions = _conditions(viewer_id, filters)
     if len(conditions) == 1:
-        return select(_tally_sum(_tallied(filters.queue, viewer_id)))
+        tallied = _tallied(filters.queue, viewer_id)
+        return select(func.coalesce(func.sum(ticket_queue_tallies.c.tickets), 0)).where(tallied)
     return select(func.count()).select_from(Ticket).where(*conditions)
 
 
@@ -331,13 +336,23 @@ async def list_tickets(
     page: int,
     per_page: int = DEFAULT_PER_PAGE,
 ) -> Page[TicketRow]:
-    statement = _rows(viewer_id, filters)
-    total = int(await db.scalar(_count(viewer_id, filters)) or 0)
+    count, rows_of_page = _page_statements(filters)
+    total = int(await db.scalar(count, {"viewer_id": viewer_id}) or 0)
     page = min(page, max(1, -(-total // per_page)))
     rows = await db.execute(
-        _ordered(statement, filters).limit(per_page).offset((page - 1) * per_page)
+        rows_of_page,
+        {"viewer_id": viewer_id, "limit": per_page, "offset": (page - 1) * per_page},
     )
     return Page([_row(row._mapping) for row in rows], total, page, per_page)
+
+
+@lru_cache(maxsize=256)
+def _page_statements(filters: TicketFilters) -> tuple[Select, Select]:
+    """The count and the page of rows for `filters`, with the viewer, the page size and the
+    offset left as parameters. Built once per set of filters: building them (and SQLAlchemy's
+    cache key of a new statement) cost a third of a millisecond on every page of a queue."""
+    rows = _ordered(_rows(_VIEWER, filters), filters)
+    return _count(_VIEWER, filters), rows.limit(bindparam("limit")).offset(bindparam("offset"))
 
 
 async def stream_tickets(
@@ -372,7 +387,6 @@ def _tally_sum(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 # Built once: the viewer is the only thing that changes from one page to the next.
-_VIEWER = bindparam("viewer_id", type_=Uuid())
 _QUEUE_COUNTS = select(
     *(_tally_sum(_tallied(queue, _VIEWER)).label(queue) for queue in COUNTED_QUEUES)
 ).where(or_(*(_tallied(queue, _VIEWER) for queue in COUNTED_QUEUES)))
