@@ -32,6 +32,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import REGCONFIG, array
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -402,15 +403,69 @@ async def queue_counts(db: AsyncSession, viewer_id: uuid.UUID) -> dict[str, int]
 # -- filter choices ------------------------------------------------------------------------------
 
 
+# Each menu's rows with its order as a rank, so that the three can travel in one statement.
+_CATEGORY_ROWS = select(
+    literal("category").label("menu"),
+    TicketCategory.id,
+    TicketCategory.parent_id,
+    TicketCategory.name,
+    func.row_number().over(order_by=(TicketCategory.position, TicketCategory.name)).label("rank"),
+)
+_GROUP_ROWS = select(
+    literal("group").label("menu"),
+    SupportGroup.id,
+    cast(None, Uuid()).label("parent_id"),
+    SupportGroup.name,
+    func.row_number().over(order_by=func.lower(SupportGroup.name)).label("rank"),
+).where(SupportGroup.active.is_(True))
+_AGENT_ROWS = select(
+    literal("agent").label("menu"),
+    User.id,
+    cast(None, Uuid()).label("parent_id"),
+    User.full_name.label("name"),
+    func.row_number().over(order_by=(func.lower(User.full_name), User.id)).label("rank"),
+).where(User.kind == UserKind.STAFF, User.status == UserStatus.ACTIVE)
+
+
+@dataclass(frozen=True)
+class TicketChoices:
+    """What tickets are filtered by and set to: the category tree, the active groups and the
+    active agents (who a ticket can be assigned to), each by name."""
+
+    categories: list[Choice]
+    groups: list[Choice]
+    agents: list[Choice]
+
+
+_MENUS = union_all(_CATEGORY_ROWS, _GROUP_ROWS, _AGENT_ROWS).subquery()
+# Ranks interleave the menus; each menu's rows come in its own order.
+_TICKET_CHOICES = select(_MENUS).order_by(_MENUS.c.rank)
+
+
+async def ticket_choices(db: AsyncSession) -> TicketChoices:
+    """The three menus in one round trip (the ticket list and the ticket page show all three)."""
+    menus: dict[str, list] = {"category": [], "group": [], "agent": []}
+    for row in await db.execute(_TICKET_CHOICES):
+        menus[row.menu].append(row)
+    return TicketChoices(
+        _as_tree(menus["category"]),
+        [Choice(row.id, row.name) for row in menus["group"]],
+        [Choice(row.id, row.name) for row in menus["agent"]],
+    )
+
+
 async def category_choices(db: AsyncSession) -> list[Choice]:
     """Every category, depth-first by position then name, children under their parent."""
-    categories = list(
-        await db.execute(
-            select(TicketCategory.id, TicketCategory.parent_id, TicketCategory.name).order_by(
-                TicketCategory.position, TicketCategory.name
-            )
-        )
-    )
+    return _as_tree(list(await db.execute(_CATEGORY_ROWS.order_by("rank"))))
+
+
+async def group_choices(db: AsyncSession) -> list[Choice]:
+    rows = await db.execute(_GROUP_ROWS.order_by("rank"))
+    return [Choice(row.id, row.name) for row in rows]
+
+
+def _as_tree(categories: list) -> list[Choice]:
+    """Categories (id, parent_id, name) in their order, as a tree walked depth-first."""
     known = {category.id for category in categories}
     children: dict[uuid.UUID | None, list] = {}
     for category in categories:
@@ -429,25 +484,6 @@ async def category_choices(db: AsyncSession) -> list[Choice]:
 
     visit(None, 0)
     return choices
-
-
-async def group_choices(db: AsyncSession) -> list[Choice]:
-    rows = await db.execute(
-        select(SupportGroup.id, SupportGroup.name)
-        .where(SupportGroup.active.is_(True))
-        .order_by(func.lower(SupportGroup.name))
-    )
-    return [Choice(row.id, row.name) for row in rows]
-
-
-async def agent_choices(db: AsyncSession) -> list[Choice]:
-    """Active staff members, by name: who a ticket can be assigned to or filtered by."""
-    rows = await db.execute(
-        select(User.id, User.full_name)
-        .where(User.kind == UserKind.STAFF, User.status == UserStatus.ACTIVE)
-        .order_by(func.lower(User.full_name), User.id)
-    )
-    return [Choice(row.id, row.full_name) for row in rows]
 
 
 def known_statuses(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
