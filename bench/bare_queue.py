@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import asdict
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -33,8 +32,7 @@ def create_app() -> FastAPI:
         async with sessionmaker() as db:
             page = await list_tickets(db, viewer, TicketFilters(queue=queue), 1)
         rows = [{"number": row.number, "subject": row.subject} for row in page.items]
-        tally = {name: asdict(count) for name, count in counts.items()}
-        return JSONResponse({"counts": tally, "total": page.total, "rows": rows})
+        return JSONResponse({"counts": counts, "total": page.total, "rows": rows})
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -107,7 +107,10 @@ INSERT_CUSTOMERS = text(
     """
 )
 # Statuses, priorities, agents and customers cycle through the rows; one in OPEN_EVERY is open
-# with SLA deadlines ahead (some at risk), the rest closed over the last two years.
+# with SLA deadlines ahead (some at risk), the rest closed over the last two years. Agents go
+# round by n / OPEN_EVERY, so that the open tickets (the rows n % OPEN_EVERY = 0) are spread over
+# every agent: by n % AGENTS they all fell to two agents (OPEN_EVERY and AGENTS share a factor of
+# 10), and nine of the ten signed-in agents had an empty queue.
 INSERT_TICKETS = text(
     """
     WITH customer_ids AS (SELECT array_agg(id) AS ids FROM customers)
@@ -127,7 +130,7 @@ INSERT_TICKETS = text(
                   [1 + n / :open_every % 4]
              ELSE 'closed' END,
         :group_id,
-        (:agent_ids ::uuid[])[1 + n % :agents],
+        (:agent_ids ::uuid[])[1 + n / :open_every % :agents],
         CASE WHEN n % 3 = 0 THEN ARRAY['vps'] ELSE '{}' END,
         CASE WHEN n % :open_every = 0 AND n % 7 = 0 THEN 'at_risk' ELSE 'ok' END,
         CASE WHEN n % :open_every = 0 THEN now() + (n % 600) * interval '1 minute' END,

@@ -7,6 +7,7 @@ English is the source language: its catalog is the identity.
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,7 @@ from babel.dates import (
     DateTimePattern,
     get_date_format,
     get_datetime_format,
+    get_month_names,
     get_time_format,
     parse_pattern,
 )
@@ -93,13 +95,17 @@ NAMED_FORMATS = ("full", "long", "medium", "short")
 
 
 def format_datetime(value: datetime, format: str, time_zone: str, locale: str) -> str:
-    """What `babel.dates.format_datetime` writes for a named format, with the locale's patterns
-    looked up once instead of on every call: a queue page formats a hundred dates, and the
-    lookups were most of its rendering time. Naive values are UTC, as babel takes them."""
+    """What `babel.dates.format_datetime` writes for a named format. A queue page formats over
+    a hundred dates: the locale's patterns are looked up once, and a pattern made only of
+    numbers and month names (the short and medium formats) is compiled to one `str.format`
+    template, about a fifth of babel's time. Naive values are UTC, as babel takes them."""
     date_locale = babel_date_locale(locale)
     if format not in NAMED_FORMATS:
         return babel_format_datetime(value, format, tzinfo=time_zone, locale=date_locale)
     moment = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(_zone(time_zone))
+    template = _compiled(format, date_locale)
+    if template is not None:
+        return template.format(moment, _month_names(date_locale)[moment.month])
     combined, time_pattern, date_pattern = _datetime_patterns(format, date_locale)
     # As babel does: the time part formatted from a time (with the date kept for the zone's
     # name), the date part from the date.
@@ -116,6 +122,52 @@ def _datetime_patterns(format: str, locale: Locale) -> tuple[str, DateTimePatter
         parse_pattern(get_time_format(format, locale=locale)),
         parse_pattern(get_date_format(format, locale=locale)),
     )
+
+
+# Pattern fields (letter, widths) written as babel writes them: numbers zero-padded to the
+# field's width, from the datetime's attribute, and the month's abbreviated or wide name.
+_NUMBERS = {"d": "day", "M": "month", "y": "year", "H": "hour", "m": "minute", "s": "second"}
+_FIELD = re.compile(r"%\((\w+)\)s")
+
+
+@lru_cache
+def _compiled(format: str, locale: Locale) -> str | None:
+    """A `str.format` template of the named format over (datetime, abbreviated month name), or
+    None when one of its fields is not a number or that name (weekdays, zone names: babel
+    writes those)."""
+    combined, time_pattern, date_pattern = _datetime_patterns(format, locale)
+    parts = {"{0}": _template(time_pattern), "{1}": _template(date_pattern)}
+    if None in parts.values():
+        return None
+    pieces = re.split(r"(\{[01]\})", combined)
+    return "".join(parts.get(piece) or _literal(piece) for piece in pieces)
+
+
+def _template(pattern: DateTimePattern) -> str | None:
+    pieces = _FIELD.split(pattern.format)  # literal, field name, literal, …, literal
+    fields = [_template_field(name) for name in pieces[1::2]]
+    if None in fields:
+        return None
+    literals = [_literal(text.replace("%%", "%")) for text in pieces[0::2]]
+    return "".join(literal + field for literal, field in zip(literals, [*fields, ""], strict=True))
+
+
+def _template_field(name: str) -> str | None:
+    letter, width = name[0], len(name)
+    if name == "MMM":
+        return "{1}"
+    if letter not in _NUMBERS or (width > 2 and letter != "y") or name == "yy":
+        return None
+    return f"{{0.{_NUMBERS[letter]}:0{width}d}}"
+
+
+def _literal(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+@lru_cache
+def _month_names(locale: Locale) -> dict[int, str]:
+    return dict(get_month_names("abbreviated", "format", locale))
 
 
 @lru_cache

@@ -3,6 +3,7 @@ JSON API (/api/v1, documented at /api/docs) and /healthz."""
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -77,6 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.temporal = TemporalConnection(lambda: connect_temporal(settings))
+        # What is loaded by now (modules, routes, templates' environment: ~270,000 objects)
+        # lives as long as the process: out of the collector's sight, a full collection walks
+        # only what requests left behind. It walked everything, in a 100+ ms pause every few
+        # hundred pages that stalled every request in flight (bench.tickets (4): p95 at twice
+        # the median).
+        gc.freeze()
         yield
         await engine.dispose()
 

@@ -72,15 +72,18 @@ async def invitation_page(
 def list_url(path: str, form: dict) -> Callable[..., str]:
     """For list pages: url(page=2) gives this list's address with that change; None or "" drops
     a parameter, a list repeats it (status=open&status=closed)."""
+    # Each parameter encoded once: a list page asks for dozens of addresses (one per row to
+    # filter by its customer, the sort headers, the pager) that differ in one or two of them.
+    encoded = {key: _encoded(key, value) for key, value in form.items()}
 
     def url(**changes: object) -> str:
-        merged = {**form, **{key: "" if v is None else v for key, v in changes.items()}}
-        pairs = [
-            (key, item)
-            for key, value in merged.items()
-            for item in (value if isinstance(value, list) else [value])
-            if item not in ("", None)
-        ]
-        return path + (f"?{urlencode(pairs)}" if pairs else "")
+        merged = {**encoded, **{key: _encoded(key, value) for key, value in changes.items()}}
+        query = "&".join(part for part in merged.values() if part)
+        return path + (f"?{query}" if query else "")
 
     return url
+
+
+def _encoded(key: str, value: object) -> str:
+    items = value if isinstance(value, list) else [value]
+    return urlencode([(key, item) for item in items if item not in ("", None)])

@@ -3,8 +3,9 @@
 
 The counts decorate every staff page, so they must never cost much nor break one: they are
 skipped for people without `tickets.view`, for htmx fragments (which do not redraw the sidebar)
-and for anything but GET; they are capped (see `db.queries.tickets.queue_counts`), and a
-database error leaves the links without numbers instead of failing the page.
+and for anything but GET; they are read from tallies the ticket writes keep (see
+`db.queries.tickets.queue_counts`), and a database error leaves the links without numbers
+instead of failing the page.
 """
 
 from __future__ import annotations

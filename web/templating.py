@@ -75,8 +75,12 @@ def _time_zone_of(request: Request) -> str:
 def _format_datetime(context, value: datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
-    request = context["request"]
-    return i18n.format_datetime(value, format, _time_zone_of(request), locale_of(request))
+    # `render` resolves the viewer's zone and locale once per page (the queue formats over a
+    # hundred dates); a template rendered otherwise finds them from its request.
+    zone, locale = context.get("viewer_time_zone"), context.get("locale")
+    if zone is None or locale is None:
+        zone, locale = _time_zone_of(context["request"]), locale_of(context["request"])
+    return i18n.format_datetime(value, format, zone, locale)
 
 
 @pass_context
@@ -142,6 +146,7 @@ def render(
     values = {
         **_bound_to(locale),
         "locale": locale,
+        "viewer_time_zone": _time_zone_of(request),
         "direction": i18n.text_direction(locale),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "flashes": pending_flashes(request),

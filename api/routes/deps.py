@@ -15,7 +15,10 @@ from api.settings import Settings
 from web.database import request_database
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    # A coroutine although it awaits nothing: FastAPI runs a plain function dependency in its
+    # thread pool, and the hand-over to a thread and back cost more than the page's whole
+    # sidebar query.
     return request.app.state.settings
 
 

@@ -26,9 +26,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import SupportGroup, SupportGroupMember, Ticket
 from db.models.tickets import STATUSES
-from db.queries.tickets import CLOSED_STATUSES, COUNT_CAP, QueueCount, queue_condition
+from db.queries.tickets import CLOSED_STATUSES, queue_condition
 
 OPEN_STATUSES = tuple(status for status in STATUSES if status not in CLOSED_STATUSES)
+# Beyond this many, a group's unassigned count says "10 000+": counting stops there.
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    count: int  # at most the cap
+    more: bool  # True when there are more than `count`: shown as "10 000+"
 
 
 @dataclass(frozen=True)
@@ -69,8 +77,8 @@ async def unassigned_in_my_groups(
     db: AsyncSession, viewer_id: uuid.UUID, *, cap: int = COUNT_CAP
 ) -> list[GroupQueue]:
     """Each active group the viewer belongs to, by name, with its open unassigned tickets:
-    the list `/staff/tickets?queue=unassigned&group=<id>` shows. Counted up to `cap` (the
-    sidebar's rule), in one round trip."""
+    the list `/staff/tickets?queue=unassigned&group=<id>` shows. Counted up to `cap`, in one
+    round trip."""
     # The inner select sits in a FROM clause, where SQLAlchemy does not correlate by itself.
     limited = (
         select(literal(1))

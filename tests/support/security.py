@@ -98,7 +98,7 @@ def _accesses(dependant) -> Iterator[Access]:
         yield from _accesses(dependency)
 
 
-def _flat_routes(app: FastAPI) -> Iterator[tuple[BaseRoute, object]]:
+def flat_routes(app: FastAPI) -> Iterator[tuple[BaseRoute, object]]:
     """(original route, the effective route carrying the combined path and dependencies)."""
     if iter_route_contexts is None:
         for route in app.routes:
@@ -110,7 +110,7 @@ def _flat_routes(app: FastAPI) -> Iterator[tuple[BaseRoute, object]]:
 
 def api_routes(app: FastAPI) -> list[DeclaredRoute]:
     routes = []
-    for original, effective in _flat_routes(app):
+    for original, effective in flat_routes(app):
         if isinstance(original, APIRoute):
             routes.append(
                 DeclaredRoute(
@@ -124,7 +124,7 @@ def api_routes(app: FastAPI) -> list[DeclaredRoute]:
 
 
 def other_routes(app: FastAPI) -> list[BaseRoute]:
-    return [original for original, _ in _flat_routes(app) if not isinstance(original, APIRoute)]
+    return [original for original, _ in flat_routes(app) if not isinstance(original, APIRoute)]
 
 
 def area_pages(app: FastAPI) -> list[DeclaredRoute]:

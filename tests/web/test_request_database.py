@@ -15,10 +15,11 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest_asyncio
 from fastapi import APIRouter
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text, update
 
+from api.identity.keys import sha256_hex
 from api.routes.deps import SessionDep
-from db.models import Customer
+from db.models import Customer, Session
 from tests.support.accounts import make_person, sign_in
 from tests.support.ticket_rows import make_customer, make_ticket
 from tests.web.test_staff_tickets import queue_count
@@ -53,6 +54,22 @@ async def own_app(settings) -> AsyncIterator:
 
 
 @asynccontextmanager
+async def statements_of(app) -> AsyncIterator[list[str]]:
+    """The SQL statements the app sends while the block runs."""
+    sent: list[str] = []
+
+    def record(_connection, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@asynccontextmanager
 async def client_of(app, **options) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app, raise_app_exceptions=False)
     async with httpx.AsyncClient(
@@ -80,6 +97,33 @@ async def test_a_staff_page_checks_out_one_connection(own_app, sessionmaker, set
     assert "Mine" in page.text
     assert checkouts.count == 1
     assert pool.checkedout() == 0
+
+
+async def test_the_session_is_marked_seen_at_most_once_a_minute(own_app, sessionmaker, settings):
+    person = await make_person(sessionmaker, settings, role="agent")
+    async with client_of(own_app) as agent:
+        await sign_in(agent, person)
+        async with statements_of(own_app) as fresh:
+            assert (await agent.get("/staff/tickets")).status_code == 200
+        async with sessionmaker() as db, db.begin():
+            await db.execute(
+                update(Session)
+                .where(Session.token_hash == sha256_hex(agent.cookies["cm_session"]))
+                .values(last_seen_at=func.now() - text("interval '2 minutes'"))
+            )
+        async with statements_of(own_app) as stale:
+            assert (await agent.get("/staff/tickets")).status_code == 200
+    async with sessionmaker() as db:
+        seen_ago = await db.scalar(
+            select(func.now() - Session.last_seen_at).where(
+                Session.token_hash == sha256_hex(agent.cookies["cm_session"])
+            )
+        )
+
+    # Seen seconds ago: not even an UPDATE that changes nothing is sent.
+    assert not [sql for sql in fresh if sql.startswith("UPDATE sessions")]
+    assert [sql for sql in stale if sql.startswith("UPDATE sessions")]
+    assert seen_ago.total_seconds() < 60
 
 
 async def test_requests_give_their_connection_back(own_app, sessionmaker, settings):

@@ -270,6 +270,22 @@ async def test_a_long_list_is_paged_with_its_row_count(signed_in, sessionmaker):
     assert 'rel="prev"' in second.text and 'rel="next"' not in second.text
 
 
+async def test_a_queue_without_filters_counts_its_rows_from_the_tallies(signed_in, sessionmaker):
+    agent = await signed_in("agent")
+    me = agent.person.user.id
+    customer = await make_customer(sessionmaker)
+    for index in range(27):
+        await make_ticket(sessionmaker, customer, f"Mine {index}", assignee_id=me)
+    await make_ticket(sessionmaker, customer, "Mine, closed", assignee_id=me, status="closed")
+
+    page = await agent.get("/staff/tickets?queue=mine", headers=EN)
+    high = await agent.get("/staff/tickets?queue=mine&priority=high", headers=EN)
+
+    assert "1–25 of 27" in page.text
+    assert queue_count(page.text, "mine") == "27"
+    assert "No ticket matches these filters." in high.text  # filtered: counted on the tickets
+
+
 async def test_an_empty_filtered_list_offers_to_clear_the_filters(signed_in, sessionmaker):
     agent = await signed_in("agent")
     customer = await make_customer(sessionmaker)

@@ -36,7 +36,7 @@ from db.models import Customer, SupportGroup, Ticket, TicketCategory, TicketWatc
 from db.queries.support import canned_replies
 from db.queries.ticket_conversation import ticket_links
 from db.queries.ticket_timeline import staff_timeline
-from db.queries.tickets import agent_choices, category_choices, group_choices, nearest_due
+from db.queries.tickets import nearest_due, ticket_choices
 from web import ticket_labels
 from web.staff_sidebar import load_ticket_queue_counts
 from web.templating import is_fragment_request, render, templates
@@ -104,6 +104,7 @@ async def ticket_page(
     show = request.query_params.get("show", "")
     people = await _people(db, [ticket.requester_id, ticket.assignee_id])
     kept: defaultdict[str, dict[str, Any]] = defaultdict(dict, forms or {})
+    choices = await ticket_choices(db)
     context = {
         "principal": principal,
         "ticket": ticket,
@@ -124,9 +125,9 @@ async def ticket_page(
         "errors": errors or {},
         "merge_into": merge_into,
         "may_edit": may_edit_properties(principal) and ticket.merged_into_id is None,
-        "agents": await agent_choices(db),
-        "groups": await group_choices(db),
-        "categories": await category_choices(db),
+        "agents": choices.agents,
+        "groups": choices.groups,
+        "categories": choices.categories,
         "canned": [reply for reply in await canned_replies(db) if reply.active],
         "statuses": ticket_labels.STATUS,
         "channels": CHANNEL_LABELS,

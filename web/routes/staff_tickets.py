@@ -32,12 +32,10 @@ from db.queries.tickets import (
     SORTS,
     TicketFilters,
     TicketRow,
-    agent_choices,
-    category_choices,
-    group_choices,
     known_priorities,
     known_statuses,
     list_tickets,
+    ticket_choices,
 )
 from web import ticket_labels
 from web.date_filters import check_day_order, read_day, viewer_zone
@@ -189,6 +187,7 @@ async def list_page(
         else await list_tickets(db, principal.user_id, filters, page_number(page))
     )
     url = list_url("/staff/tickets", form)
+    choices = await ticket_choices(db)
     return render(
         request,
         "staff/tickets/index.html",
@@ -204,9 +203,9 @@ async def list_page(
             "here": url(page=results.number if results.number > 1 else None),
             "csv_url": list_url("/staff/tickets/export.csv", form)(),
             "zone": zone,
-            "categories": await category_choices(db),
-            "groups": await group_choices(db),
-            "agents": await agent_choices(db),
+            "categories": choices.categories,
+            "groups": choices.groups,
+            "agents": choices.agents,
             "statuses": ticket_labels.STATUS,
             "priorities": ticket_labels.PRIORITY,
             "queues": ticket_labels.QUEUE,
