@@ -3,7 +3,6 @@ JSON API (/api/v1, documented at /api/docs) and /healthz."""
 
 from __future__ import annotations
 
-import gc
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.access import public
 from api.health import TemporalConnection
+from api.heap import settle_heap
 from api.routes import router as api_router
 from api.settings import Settings, get_settings
 from api.temporal import connect_temporal
@@ -79,11 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.temporal = TemporalConnection(lambda: connect_temporal(settings))
         # What is loaded by now (modules, routes, templates' environment: ~270,000 objects)
-        # lives as long as the process: out of the collector's sight, a full collection walks
-        # only what requests left behind. It walked everything, in a 100+ ms pause every few
-        # hundred pages that stalled every request in flight (bench.tickets (4): p95 at twice
-        # the median).
-        gc.freeze()
+        # out of the collector's sight: a full collection walked it all, a 100+ ms pause every
+        # few hundred pages that stalled every request in flight (bench.tickets (4)).
+        settle_heap()
         yield
         await engine.dispose()
 
