@@ -29,7 +29,7 @@ from activities.ticket_bulk import apply_ticket_bulk_action
 from activities.ticket_notifications import TicketNotificationActivities
 from activities.tickets import TicketActivities
 from api.heap import settle_heap
-from api.settings import Settings, get_settings
+from api.settings import Settings
 from api.support.mailbox_passwords import decrypt_password
 from api.temporal import connect_temporal
 from db.session import create_engine, create_sessionmaker
@@ -150,8 +150,7 @@ async def running_worker(
         yield worker
 
 
-async def run_worker(settings: Settings | None = None) -> None:
-    settings = settings or get_settings()
+async def run_worker(settings: Settings) -> None:
     # No pre-ping: every activity's session would pay three round trips for it (see create_engine).
     engine = create_engine(settings.sqlalchemy_url, pre_ping=False)
     client = await connect_temporal(settings)
