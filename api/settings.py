@@ -34,6 +34,10 @@ class Settings(BaseSettings):
 
     web_host: str = "127.0.0.1"
     web_port: int = 8000
+    # uvicorn worker processes behind the one port: one per CPU uses a host's every core for pages
+    # (the web app keeps no state of its own between requests; sessions, throttles and presence
+    # are in PostgreSQL).
+    web_workers: int = Field(default=1, gt=0)
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     postgres_port: int = 5433

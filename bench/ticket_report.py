@@ -46,6 +46,9 @@ class Results:
     tickets_in_database: int = 0
     bare_page: Measurement | None = None
     page: Measurement | None = None
+    # CPU milliseconds per page, web processes and PostgreSQL
+    bare_page_cpu: dict[str, float] = field(default_factory=dict)
+    page_cpu: dict[str, float] = field(default_factory=dict)
 
 
 def report(results: Results, facts: dict[str, Any], sizes: Any) -> None:
@@ -121,7 +124,8 @@ def report_footprint(f: Footprint) -> None:
 
 def report_pages(r: Results, sizes: Any) -> None:
     print(f"\n(4) agent queue page, {r.tickets_in_database:,} tickets in PostgreSQL, "
-          f"{sizes.pages} loads per side, 10 agents at once")  # fmt: skip
+          f"{sizes.pages} loads per side, 10 agents at once, {sizes.web_workers} uvicorn "
+          "processes per side")  # fmt: skip
     print_table(
         ["", "per second", "p50 ms", "p95 ms", "p99 ms"],
         [
@@ -130,6 +134,8 @@ def report_pages(r: Results, sizes: Any) -> None:
             ["ours p95 (goal ≤ 100 ms)", "", "", f"{r.page.latency_ms(0.95):.0f}", ""],
         ],
     )
+    rows = [[name, _ms(r.bare_page_cpu[name]), _ms(r.page_cpu[name])] for name in r.page_cpu]
+    print_table(["CPU ms per page", "bare", "ours"], rows)
 
 
 def _row(label: str, measurement: Measurement) -> list[str]:

@@ -2,16 +2,16 @@
 run on one stack (embedded PostgreSQL, Temporal dev server, SMTP sink; see bench.harness):
 
   (1) tickets opened through the JSON API (`POST /api/v1/tickets`, the web app in its own
-      uvicorn process, the workers in theirs: `cloudmanager worker` once per CPU, as
-      `--scale worker=N` deploys it, and one `cloudmanager relay`) per second, next to
-      bench.engine's bare figure (start → one no-op activity → result) measured in the same
-      run; goal ≥ 70 %;
+      uvicorn processes, one per CPU as `cloudmanager web --workers N`, the workers in theirs:
+      `cloudmanager worker` once per CPU, as `--scale worker=N` deploys it, and one
+      `cloudmanager relay`) per second, next to bench.engine's bare figure (start → one no-op
+      activity → result) measured in the same run; goal ≥ 70 %;
   (2) a reply (`TicketWorkflow.reply` through api.tickets.update) p50/p99, next to a bare update
       running one no-op activity (bench.bare_update); goal ≤ 2×;
   (3) memory and database bytes per open ticket with armed SLA timers, once N tickets are open;
   (4) the agent queue page (/staff/tickets, "mine") p95 at 10 concurrent signed-in agents with a
       million tickets in the database, next to a bare FastAPI page running the same queries
-      (bench.bare_queue); goal ≤ 100 ms.
+      (bench.bare_queue) in as many uvicorn processes; goal ≤ 100 ms.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from bench.ticket_report import (
 )
 from bench.web_processes import (
     CpuMeter,
+    WebProcess,
     app_environment,
     files_bytes,
     pid_with_argument,
@@ -261,6 +262,7 @@ class Sizes:
     history: int
     pages: int
     workers: int
+    web_workers: int
     # The sections to run, in SECTIONS order; replies need opens (they answer opened tickets).
     only: tuple[str, ...] = SECTIONS
 
@@ -292,11 +294,12 @@ async def run(stack: Stack, sizes: Sizes) -> Results:
                              sizes.workers) as workers,
             relay_process(environment, stack.workdir / "relay.log") as relay,
         ):  # fmt: skip
-            with uvicorn_process("web.app:create_app", environment, log) as web:
+            with uvicorn_process("web.app:create_app", environment, log,
+                                 sizes.web_workers) as web:  # fmt: skip
                 if "opens" in sizes.only:
                     processes = servers(stack) | {
                         "worker processes": lambda: workers, "email relay": lambda: [relay],
-                        "web process": lambda: [web.pid],
+                        "web processes": web.pids,
                     }  # fmt: skip
                     await run_opens_and_replies(client, web.url, desk, sizes, results,
                                                 processes, sessionmaker)  # fmt: skip
@@ -308,7 +311,7 @@ async def run(stack: Stack, sizes: Sizes) -> Results:
                     )  # fmt: skip
                     report_footprint(results.footprint)
                 if "pages" in sizes.only:
-                    await run_pages(web.url, log, settings, sessionmaker, desk, sizes, results)
+                    await run_pages(stack, web, log, sessionmaker, desk, sizes, results)
         return results
     finally:
         await engine.dispose()
@@ -333,8 +336,9 @@ async def run_opens_and_replies(
 
 
 async def run_pages(
-    web: str, log, settings, sessionmaker, desk: Desk, sizes: Sizes, results: Results
+    stack: Stack, web: WebProcess, log, sessionmaker, desk: Desk, sizes: Sizes, results: Results
 ) -> None:
+    settings = stack.settings()
     async with sessionmaker() as db:
         present = await db.scalar(text("SELECT count(*) FROM tickets"))
     history = max(0, sizes.history - present)
@@ -342,13 +346,18 @@ async def run_pages(
     await insert_history(sessionmaker, desk, history)
     results.tickets_in_database = present + history
     bare_env = {"BENCH_DATABASE_URL": settings.sqlalchemy_url}
-    with uvicorn_process("bench.bare_queue:create_app", bare_env, log) as bare:
+    with uvicorn_process("bench.bare_queue:create_app", bare_env, log, sizes.web_workers) as bare:
         print(f"(4) {sizes.pages} queue pages each, 10 agents at once…", flush=True)
         agents = await sign_in_agents(sessionmaker, settings, desk)
-        results.page = await measure_pages(web, "/staff/tickets?queue=mine", agents,
+        postgres = servers(stack)["PostgreSQL"]
+        meter = CpuMeter({"web processes": web.pids, "PostgreSQL": postgres})
+        results.page = await measure_pages(web.url, "/staff/tickets?queue=mine", agents,
                                            sizes.pages, cookies=True)  # fmt: skip
+        results.page_cpu = meter.per_operation(WARMUP + sizes.pages)
+        meter = CpuMeter({"web processes": bare.pids, "PostgreSQL": postgres})
         results.bare_page = await measure_pages(bare.url, "/queue?queue=mine", agents,
                                                 sizes.pages, cookies=False)  # fmt: skip
+        results.bare_page_cpu = meter.per_operation(WARMUP + sizes.pages)
 
 
 def servers(stack: Stack) -> dict[str, Callable[[], list[int]]]:
@@ -376,13 +385,18 @@ def parse_args(argv: list[str] | None) -> Sizes:
         "per CPU)",
     )  # fmt: skip
     parser.add_argument(
+        "--web-workers", type=int, default=len(os.sched_getaffinity(0)),
+        help="uvicorn processes of the web app and of the bare page, as `cloudmanager web "
+        "--workers N` (default: one per CPU)",
+    )  # fmt: skip
+    parser.add_argument(
         "--only", type=sections, default=SECTIONS, metavar="SECTION,…",
         help=f"run only these sections, comma-separated, of {', '.join(SECTIONS)} "
         "(replies needs opens); all by default",
     )  # fmt: skip
     args = parser.parse_args(argv)
     return Sizes(args.opens, args.concurrency, args.replies, args.open_tickets, args.history,
-                 args.pages, args.workers, args.only)  # fmt: skip
+                 args.pages, args.workers, args.web_workers, args.only)  # fmt: skip
 
 
 def sections(text: str) -> tuple[str, ...]:

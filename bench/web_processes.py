@@ -1,5 +1,6 @@
-"""Web servers, Temporal workers and the email relay for the benchmarks, each in a process of its
-own as in production (one uvicorn worker; `cloudmanager worker` replicas; `cloudmanager relay`),
+"""Web servers, Temporal workers and the email relay for the benchmarks, each in processes of their
+own as in production (uvicorn workers, `cloudmanager web --workers N`; `cloudmanager worker`
+replicas; `cloudmanager relay`),
 so none shares the benchmark's event loop and GIL; and the memory and CPU readings the ticket
 benchmark reports."""
 
@@ -43,17 +44,24 @@ def app_environment(settings: Settings) -> dict[str, str]:
 @dataclass(frozen=True)
 class WebProcess:
     url: str
-    pid: int
+    pid: int  # uvicorn's; with several workers, their supervisor
+
+    def pids(self) -> list[int]:
+        """The server's processes: the supervisor and its workers."""
+        return with_children(self.pid)
 
 
 @contextmanager
-def uvicorn_process(factory: str, environment: dict[str, str], log: Path) -> Iterator[WebProcess]:
-    """`python -m uvicorn <factory> --factory` on a free port; yields its base URL and pid once
-    /healthz answers, and stops it on the way out."""
+def uvicorn_process(
+    factory: str, environment: dict[str, str], log: Path, workers: int
+) -> Iterator[WebProcess]:
+    """`python -m uvicorn <factory> --factory --workers N` on a free port; yields its base URL
+    and pid once /healthz answers, and stops it on the way out."""
     port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
-        "--port", str(port), "--log-level", "warning", "--no-access-log",
+        "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+        "--no-access-log",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(PROJECT), **environment}
     # A developer's .env must not steer the numbers: run from a folder without one.

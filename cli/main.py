@@ -60,8 +60,17 @@ def _web(args: argparse.Namespace) -> int:
         proxy_headers=True,
         log_level="info",
         reload=args.reload,
+        # uvicorn's supervisor restarts a worker that dies; with --reload there is only one.
+        workers=None if args.reload else (args.workers or settings.web_workers),
     )
     return 0
+
+
+def positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is not a positive number")
+    return number
 
 
 def _create_admin(args: argparse.Namespace) -> int:
@@ -104,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     relay.set_defaults(run=_relay)
     web = commands.add_parser("web", help="the web app (portal, back-office, admin, API)")
     web.add_argument("--reload", action="store_true", help="restart on code changes")
+    web.add_argument(
+        "--workers", type=positive, metavar="N", help="worker processes (default: WEB_WORKERS, 1)"
+    )
     web.set_defaults(run=_web)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
     commands.add_parser("seed", help="load the demo data (once)").set_defaults(run=_seed)
