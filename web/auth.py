@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.access import Principal
 from api.identity import api_tokens, roles, sessions
 from db.models import Session, User
-from web.database import is_app_request, request_session
+from web.database import is_app_request, request_autocommit, request_session
 
 SESSION_COOKIE = "cm_session"
 # Over https the cookie is `__Host-` prefixed: the browser then insists on Secure, Path=/ and no
@@ -47,8 +47,7 @@ class AuthMiddleware:
             return
         token = session_token(connection)
         if token:
-            db = await request_session(connection)
-            async with db.begin():
+            async with request_autocommit(connection) as db:
                 resolved = await sessions.resolve_session(
                     db, token, scope["app"].state.settings.session_policy
                 )
@@ -65,9 +64,10 @@ class AuthMiddleware:
 
     @staticmethod
     async def _load_bearer(scope: Scope, state: dict, bearer: str) -> None:
-        db = await request_session(HTTPConnection(scope))
+        connection = HTTPConnection(scope)
+        db = await request_session(connection)
         try:
-            async with db.begin():
+            async with request_autocommit(connection):
                 try:
                     identity = await api_tokens.resolve_bearer(
                         db, scope["app"].state.settings.secret, bearer

@@ -9,11 +9,19 @@ serves the rest of the request. The session keeps SQLAlchemy's usual transaction
 writes still commits explicitly (`async with db.begin()` or `db.commit()`); the connection stays
 checked out between them, and whatever is left uncommitted is rolled back when it is released.
 
+The lookups every request makes before its route (the user, the sidebar's counts) read, or write
+one row in one statement: they run in autocommit (`request_autocommit`), without the BEGIN and
+COMMIT round trips a transaction would add, and the connection is back in transactions before
+the route runs.
+
 It is released as soon as the response starts (as the per-route session was: a streamed body,
 such as a CSV export, reads through its own session), or when the request fails.
 """
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -43,6 +51,22 @@ class RequestDatabase:
             self._session = self._sessionmaker(bind=self._connection)
         return self._session
 
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncSession]:
+        """The session with each statement committed on its own. Under READ COMMITTED every
+        statement reads its own snapshot anyway, so for lone reads and one-statement writes this
+        changes nothing but the two round trips. Never for a route's writes: several statements
+        that must stand or fall together need `db.begin()`."""
+        session = await self.session()
+        connection = self._connection
+        assert connection is not None
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            async with session.begin():  # commits nothing: the statements already have
+                yield session
+        finally:
+            await connection.execution_options(isolation_level=connection.default_isolation_level)
+
     async def release(self) -> None:
         """Roll back what is uncommitted and give the connection back to the pool."""
         self._released = True
@@ -68,6 +92,14 @@ async def request_session(connection: HTTPConnection) -> AsyncSession:
     if database is None:
         raise LookupError("no request database: the app is missing DatabaseMiddleware")
     return await database.session()
+
+
+def request_autocommit(connection: HTTPConnection):
+    """`RequestDatabase.autocommit` of the request's database (an async context manager)."""
+    database = request_database(connection)
+    if database is None:
+        raise LookupError("no request database: the app is missing DatabaseMiddleware")
+    return database.autocommit()
 
 
 def is_app_request(scope: Scope) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 
 from db.queries.tickets import queue_counts
-from web.database import request_session
+from web.database import request_autocommit
 from web.templating import is_fragment_request
 
 logger = logging.getLogger(__name__)
@@ -33,10 +33,9 @@ async def load_ticket_queue_counts(request: Request) -> None:
     ):
         return
     try:
-        # The request's session (web.database), in a transaction of its own that ends here: a
-        # route that opens `db.begin()` later must find no transaction already running.
-        db = await request_session(request)
-        async with db.begin():
+        # The request's session (web.database), in autocommit: one read, and a route that opens
+        # `db.begin()` later must find no transaction already running.
+        async with request_autocommit(request) as db:
             request.state.ticket_queue_counts = await queue_counts(db, principal.user_id)
     except (SQLAlchemyError, OSError):
         logger.warning("ticket queue counts unavailable", exc_info=True)

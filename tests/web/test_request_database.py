@@ -1,6 +1,6 @@
 """One database connection per request (web.database): the sign-in lookup, the sidebar's queue
-counts and the page share it, it goes back to the pool after every answer, and what a failed
-request wrote is rolled back.
+counts and the page share it, the lookups before the route add no transaction round trips, it
+goes back to the pool after every answer, and what a failed request wrote is rolled back.
 
 These tests run their own copy of the app in-process, so that its pool can be watched without
 the test session's other users (the worker, the fixtures' sessionmaker) counting too.
@@ -70,6 +70,33 @@ async def statements_of(app) -> AsyncIterator[list[str]]:
 
 
 @asynccontextmanager
+async def wire_of(app) -> AsyncIterator[list[str]]:
+    """The plain queries asyncpg sends on the connections checked out while the block runs:
+    transaction control (BEGIN, COMMIT, ROLLBACK), which SQLAlchemy's events do not show.
+    (Prepared statements, the SELECTs, do not pass through asyncpg's query loggers.)"""
+    sent: list[str] = []
+    watched = []
+
+    def log(query) -> None:
+        sent.append(query.query.strip())
+
+    def checked_out(dbapi_connection, *_args) -> None:
+        driver = dbapi_connection.driver_connection
+        driver.add_query_logger(log)
+        watched.append(driver)
+
+    pool = app.state.engine.sync_engine.pool
+    event.listen(pool, "checkout", checked_out)
+    try:
+        yield sent
+        await asyncio.sleep(0.05)  # asyncpg calls its loggers soon after, not during, a query
+    finally:
+        event.remove(pool, "checkout", checked_out)
+        for driver in watched:
+            driver.remove_query_logger(log)
+
+
+@asynccontextmanager
 async def client_of(app, **options) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app, raise_app_exceptions=False)
     async with httpx.AsyncClient(
@@ -97,6 +124,21 @@ async def test_a_staff_page_checks_out_one_connection(own_app, sessionmaker, set
     assert "Mine" in page.text
     assert checkouts.count == 1
     assert pool.checkedout() == 0
+
+
+async def test_the_lookups_before_the_route_add_no_transaction(own_app, sessionmaker, settings):
+    person = await make_person(sessionmaker, settings, role="agent")
+    async with client_of(own_app) as agent:
+        await sign_in(agent, person)
+        async with wire_of(own_app) as wire:
+            page = await agent.get("/staff/tickets?queue=mine")
+    assert page.status_code == 200
+    # The user's session, its permissions and the sidebar's counts are read in autocommit;
+    # the route's own reads are the one transaction, rolled back at the end.
+    assert [sql for sql in wire if sql.startswith(("BEGIN", "COMMIT", "ROLLBACK"))] == [
+        "BEGIN ISOLATION LEVEL READ COMMITTED;",
+        "ROLLBACK;",
+    ]
 
 
 async def test_the_session_is_marked_seen_at_most_once_a_minute(own_app, sessionmaker, settings):
