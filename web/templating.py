@@ -3,8 +3,10 @@ page, or, for an htmx request that is not boosted navigation, only the block the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from babel.dates import format_timedelta
 from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2_fragments.fastapi import Jinja2Blocks
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -86,12 +89,86 @@ def _format_datetime(context, value: datetime | None, format: str = "medium") ->
 @pass_context
 def _format_duration(context, value: timedelta) -> str:
     """A length of time, short and rounded the way people say it: "2 h", "3 j", "50 min"."""
-    locale = i18n.babel_date_locale(locale_of(context["request"]))
-    return format_timedelta(abs(value), format="short", locale=locale)
+    return duration_words(value, context.get("locale") or locale_of(context["request"]))
+
+
+def duration_words(value: timedelta, locale: str) -> str:
+    seconds = round(abs(value).total_seconds())
+    # To the minute beyond one (no wording shows seconds then), so that the words are cached:
+    # babel takes longer over them than over a date.
+    return _duration_words(seconds if seconds < 60 else round(seconds / 60) * 60, locale)
+
+
+@lru_cache(maxsize=4096)
+def _duration_words(seconds: int, locale: str) -> str:
+    return format_timedelta(
+        timedelta(seconds=seconds), format="short", locale=i18n.babel_date_locale(locale)
+    )
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+_SLA_KIND = {"breached": "danger", "at_risk": "warning"}
+
+
+class TicketBadges:
+    """A ticket's status, priority and SLA badges, for one page (`render` puts them in every
+    page's context as `ticket_badges`). Python rather than macros, and bound to the page rather
+    than given the template's context: the queue draws three per row, and either a macro call or
+    a call that takes the context (Jinja copies the context for it inside a loop) cost more than
+    the rest of the row (bench.tickets (4))."""
+
+    def __init__(self, gettext: Callable[..., str], locale: str, time_zone: str) -> None:
+        self._gettext = gettext
+        self._locale = locale
+        self._time_zone = time_zone
+
+    def _label(self, vocabulary: str, value: str) -> Markup:
+        words = TICKET_LABELS[vocabulary]
+        return escape(self._gettext(words[value]) if value in words else value)
+
+    # Each value goes into the HTML through escape() (S704 cannot see it): f-strings, because
+    # Markup.format's pure-Python formatter took as long as the macros, and `Markup % values`
+    # four times as long as this.
+
+    def status(self, status: str) -> Markup:
+        """The colour follows the status's *type* (active / paused / resolved, from
+        workflows.ticket_rules), the words the status itself."""
+        state_type = escape(TICKET_STATE_TYPE.get(status, "active"))
+        label = self._label("status", status)
+        return Markup(f'<span class="badge badge-state-{state_type}">{label}</span>')  # noqa: S704
+
+    def priority(self, priority: str) -> Markup:
+        label = self._label("priority", priority)
+        return Markup(f'<span class="badge badge-priority-{escape(priority)}">{label}</span>')  # noqa: S704
+
+    def sla(self, state: str, due: datetime | None = None, paused: bool = False) -> Markup:
+        """On time / at risk / breached, with the time left or how long overdue ("2 h left",
+        "overdue by 3 h") and the exact deadline on hover. `due` is the nearest deadline (None
+        once no clock runs); a paused clock says so instead of counting."""
+        gettext = self._gettext
+        title = detail = ""
+        if due:
+            deadline = i18n.format_datetime(due, "medium", self._time_zone, self._locale)
+            # Not inside the f-strings: pybabel does not look for messages there.
+            due_words = escape(gettext("Due %(time)s", time=deadline))
+            title = f' title="{due_words}"'
+        if paused:
+            paused_words = escape(gettext("paused"))
+            detail = f'<span class="badge-detail">{paused_words}</span>'
+        elif due:
+            left = due - _utc_now()
+            time = duration_words(left, self._locale)
+            if left.total_seconds() >= 0:
+                words = escape(gettext("%(time)s left", time=time))
+            else:
+                words = escape(gettext("overdue by %(time)s", time=time))
+            detail = f'<time class="badge-detail" datetime="{due.isoformat()}">{words}</time>'
+        kind = _SLA_KIND.get(state, "ok")
+        label = self._label("sla", state)
+        return Markup(f'<span class="badge badge-sla badge-{kind}"{title}>{label}{detail}</span>')  # noqa: S704
 
 
 templates.env.globals.update(
@@ -103,7 +180,6 @@ templates.env.globals.update(
     TICKET_LABELS=TICKET_LABELS,
     CUSTOMER_LABELS=CUSTOMER_LABELS,
     KYC_REQUIREMENTS=KYC_REQUIREMENTS,
-    TICKET_STATE_TYPE=TICKET_STATE_TYPE,  # status → active / paused / resolved: badge colours
     utc_now=_utc_now,  # "time left" and "overdue by" are computed at render time
 )
 templates.env.filters.update(money=_format_money, number=_format_number, datetime=_format_datetime)
@@ -143,10 +219,13 @@ def render(
 ) -> Response:
     """The full page, or only `block` when htmx asked for a fragment."""
     locale = locale_of(request)
+    page_gettext = _bound_to(locale)
+    time_zone = _time_zone_of(request)
     values = {
-        **_bound_to(locale),
+        **page_gettext,
         "locale": locale,
-        "viewer_time_zone": _time_zone_of(request),
+        "viewer_time_zone": time_zone,
+        "ticket_badges": TicketBadges(page_gettext["_"], locale, time_zone),
         "direction": i18n.text_direction(locale),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "flashes": pending_flashes(request),
