@@ -46,7 +46,7 @@ class Results:
     tickets_in_database: int = 0
     bare_page: Measurement | None = None
     page: Measurement | None = None
-    # CPU milliseconds per page, web processes and PostgreSQL
+    # CPU milliseconds per page: web processes, PostgreSQL, the agents' HTTP client
     bare_page_cpu: dict[str, float] = field(default_factory=dict)
     page_cpu: dict[str, float] = field(default_factory=dict)
 

@@ -350,16 +350,16 @@ async def run_pages(
         print(f"(4) {sizes.pages} queue pages each, 10 agents at once…", flush=True)
         agents = await sign_in_agents(sessionmaker, settings, desk)
         postgres = servers(stack)["PostgreSQL"]
-        # The agents' HTTP client (this process) shares the machine: its share is printed too.
-        client = {"agents' HTTP client": lambda: [os.getpid()]}
-        meter = CpuMeter({"web processes": web.pids, "PostgreSQL": postgres, **client})
-        results.page = await measure_pages(web.url, "/staff/tickets?queue=mine", agents,
-                                           sizes.pages, cookies=True)  # fmt: skip
-        results.page_cpu = meter.per_operation(WARMUP + sizes.pages)
-        meter = CpuMeter({"web processes": bare.pids, "PostgreSQL": postgres, **client})
-        results.bare_page = await measure_pages(bare.url, "/queue?queue=mine", agents,
-                                                sizes.pages, cookies=False)  # fmt: skip
-        results.bare_page_cpu = meter.per_operation(WARMUP + sizes.pages)
+
+        async def side(server: WebProcess, path: str, cookies: bool):
+            # The agents' HTTP client (this process) shares the machine: its share is printed too.
+            meter = CpuMeter({"web processes": server.pids, "PostgreSQL": postgres,
+                              "agents' HTTP client": lambda: [os.getpid()]})  # fmt: skip
+            timed = await measure_pages(server.url, path, agents, sizes.pages, cookies=cookies)
+            return timed, meter.per_operation(WARMUP + sizes.pages)
+
+        results.page, results.page_cpu = await side(web, "/staff/tickets?queue=mine", True)
+        results.bare_page, results.bare_page_cpu = await side(bare, "/queue?queue=mine", False)
 
 
 def servers(stack: Stack) -> dict[str, Callable[[], list[int]]]:

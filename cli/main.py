@@ -66,7 +66,7 @@ def _web(args: argparse.Namespace) -> int:
     return 0
 
 
-def positive(text: str) -> int:
+def _positive(text: str) -> int:
     number = int(text)
     if number < 1:
         raise argparse.ArgumentTypeError(f"{number} is not a positive number")
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     web = commands.add_parser("web", help="the web app (portal, back-office, admin, API)")
     web.add_argument("--reload", action="store_true", help="restart on code changes")
     web.add_argument(
-        "--workers", type=positive, metavar="N", help="worker processes (default: WEB_WORKERS, 1)"
+        "--workers", type=_positive, metavar="N", help="worker processes (default: WEB_WORKERS, 1)"
     )
     web.set_defaults(run=_web)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)

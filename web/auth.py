@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.access import Principal
 from api.identity import api_tokens, roles, sessions
 from db.models import Session, User
-from web.database import is_app_request, request_autocommit, request_session
+from web.database import is_app_request, request_autocommit
 
 SESSION_COOKIE = "cm_session"
 # Over https the cookie is `__Host-` prefixed: the browser then insists on Secure, Path=/ and no
@@ -64,19 +64,16 @@ class AuthMiddleware:
 
     @staticmethod
     async def _load_bearer(scope: Scope, state: dict, bearer: str) -> None:
-        connection = HTTPConnection(scope)
-        db = await request_session(connection)
-        try:
-            async with request_autocommit(connection):
-                try:
-                    identity = await api_tokens.resolve_bearer(
-                        db, scope["app"].state.settings.secret, bearer
-                    )
-                except api_tokens.TokenRefused as refused:
-                    state["bearer_refused"] = str(refused)
-                    return
-        finally:
-            _forget_loaded(db)
+        async with request_autocommit(HTTPConnection(scope)) as db:
+            try:
+                identity = await api_tokens.resolve_bearer(
+                    db, scope["app"].state.settings.secret, bearer
+                )
+            except api_tokens.TokenRefused as refused:
+                state["bearer_refused"] = str(refused)
+                return
+            finally:
+                _forget_loaded(db)
         state["user"] = identity.user
         state["principal"] = Principal(identity.user, None, identity.permissions)
 

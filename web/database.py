@@ -21,7 +21,7 @@ such as a CSV export, reads through its own session), or when the request fails.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -87,19 +87,20 @@ def request_database(connection: HTTPConnection) -> RequestDatabase | None:
     return connection.scope.get("state", {}).get(STATE_KEY)
 
 
+def _required_database(connection: HTTPConnection) -> RequestDatabase:
+    database = request_database(connection)
+    if database is None:
+        raise LookupError("no request database: the app is missing DatabaseMiddleware")
+    return database
+
+
 async def request_session(connection: HTTPConnection) -> AsyncSession:
-    database = request_database(connection)
-    if database is None:
-        raise LookupError("no request database: the app is missing DatabaseMiddleware")
-    return await database.session()
+    return await _required_database(connection).session()
 
 
-def request_autocommit(connection: HTTPConnection):
-    """`RequestDatabase.autocommit` of the request's database (an async context manager)."""
-    database = request_database(connection)
-    if database is None:
-        raise LookupError("no request database: the app is missing DatabaseMiddleware")
-    return database.autocommit()
+def request_autocommit(connection: HTTPConnection) -> AbstractAsyncContextManager[AsyncSession]:
+    """`RequestDatabase.autocommit` of the request's database."""
+    return _required_database(connection).autocommit()
 
 
 def is_app_request(scope: Scope) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.web_processes import with_children
 from cli.ports import free_port
 from tests.support.worker_process import environment
 
@@ -21,18 +22,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _web_workers(supervisor: int) -> list[int]:
     """The supervisor's children that serve requests (multiprocessing's resource tracker aside)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if parent == supervisor and b"spawn_main" in command:
-            found.append(int(entry.name))
-    return found
+    return [pid for pid in with_children(supervisor)[1:] if b"spawn_main" in _command(pid)]
+
+
+def _command(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone meanwhile
+        return b""
 
 
 def _alive(pid: int) -> bool:
